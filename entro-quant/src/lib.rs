@@ -1,0 +1,3 @@
+//! Being written.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
