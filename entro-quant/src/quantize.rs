@@ -1,0 +1,189 @@
+//! The two entry points that produce codes: [`quantize`] and [`quantize_with_params`].
+
+use crate::clip::{clipped_range, sample_stride};
+use crate::derive::{block_params, choose_scheme};
+use crate::encode::{ErrorSums, Grid, Histogram};
+use crate::scan::{BlockRange, block_ranges, overall};
+use crate::stats::summarize;
+use crate::{BlockLayout, FloatSlice, QuantConfig, QuantError, QuantParams, QuantReport};
+
+/// Quantizes one tensor.
+///
+/// `input` holds the weights in row-major order for `shape`; `codes` (same
+/// length) receives one code per weight. `name` only labels errors. The pass
+/// scans the block ranges, picks the scheme (see [`Scheme`](crate::Scheme)),
+/// optionally clips, derives per-block parameters, then writes codes while
+/// counting the histogram and summing errors.
+///
+/// Without clipping every weight `x` and its reconstruction `x̂` satisfy
+/// `|x - x̂| <= |scale| * (1/2 + 2^-12)` (half a step, plus f32 rounding), and
+/// a block whose weights are all equal is reconstructed exactly.
+///
+/// # Errors
+///
+/// [`QuantError::InvalidBits`] / [`QuantError::InvalidGroupSize`] for a bad
+/// config, [`QuantError::LengthMismatch`] when a slice does not match the
+/// shape, [`QuantError::NonFinite`] / [`QuantError::ValueTooLarge`] for a bad
+/// weight, [`QuantError::SchemeMismatch`] for `unsigned` on a tensor with both
+/// signs, and the shape errors of [`BlockLayout::new`].
+pub fn quantize(
+    name: &str,
+    input: FloatSlice<'_>,
+    shape: &[usize],
+    config: &QuantConfig,
+    codes: &mut [u8],
+) -> Result<QuantReport, QuantError> {
+    config.validate()?;
+    let layout = BlockLayout::new(shape, config.granularity)?;
+    check_lengths(shape, &layout, input.len(), codes.len())?;
+    let ranges = block_ranges(name, input, &layout)?;
+    let whole = overall(&ranges);
+    let scheme = choose_scheme(name, config.scheme, whole.lo, whole.hi)?;
+    let fitted = if config.clip {
+        clip_ranges(input, &layout, &ranges, scheme, config.bits)
+    } else {
+        ranges.clone()
+    };
+    let params = QuantParams {
+        bits: config.bits,
+        scheme,
+        granularity: config.granularity,
+        blocks: fitted
+            .iter()
+            .map(|range| block_params(scheme, config.bits, range.lo, range.hi))
+            .collect(),
+    };
+    Ok(encode_all(input, &layout, params, &ranges, whole, codes))
+}
+
+/// Quantizes one tensor with parameters chosen elsewhere (for example read
+/// from a file, or computed on another tensor).
+///
+/// Each weight gets the code nearest to it among the valid codes, so weights
+/// that are already grid values of `params` come back unchanged: dequantizing
+/// and re-quantizing with the same parameters is the identity on codes.
+///
+/// # Errors
+///
+/// As [`quantize`], plus the validation errors of [`QuantParams::validate`];
+/// never [`QuantError::SchemeMismatch`] (weights outside the grid saturate and
+/// are counted in [`QuantStats::saturated`](crate::QuantStats::saturated)).
+pub fn quantize_with_params(
+    name: &str,
+    input: FloatSlice<'_>,
+    shape: &[usize],
+    params: &QuantParams,
+    codes: &mut [u8],
+) -> Result<QuantReport, QuantError> {
+    let layout = params.validate(shape)?;
+    check_lengths(shape, &layout, input.len(), codes.len())?;
+    let ranges = block_ranges(name, input, &layout)?;
+    let whole = overall(&ranges);
+    Ok(encode_all(
+        input,
+        &layout,
+        params.clone(),
+        &ranges,
+        whole,
+        codes,
+    ))
+}
+
+fn check_lengths(
+    shape: &[usize],
+    layout: &BlockLayout,
+    input: usize,
+    codes: usize,
+) -> Result<(), QuantError> {
+    for (what, found) in [("input", input), ("codes", codes)] {
+        if found != layout.elements() {
+            return Err(QuantError::LengthMismatch {
+                what,
+                shape: shape.to_vec(),
+                expected: layout.elements(),
+                found,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Per-block clipped ranges, searched on (a strided sample of) each block.
+fn clip_ranges(
+    input: FloatSlice<'_>,
+    layout: &BlockLayout,
+    ranges: &[BlockRange],
+    scheme: crate::ChosenScheme,
+    bits: u8,
+) -> Vec<BlockRange> {
+    let mut sample = Vec::new();
+    let mut scratch_codes = Vec::new();
+    let mut scratch = Vec::new();
+    layout
+        .block_ranges()
+        .zip(ranges)
+        .map(|(elements, &range)| {
+            sample.clear();
+            let stride = sample_stride(elements.len());
+            if stride == 1 {
+                input.for_each_piece(elements, &mut scratch, |_, values| {
+                    sample.extend_from_slice(values);
+                });
+            } else {
+                sample.extend(elements.step_by(stride).filter_map(|i| input.get(i)));
+            }
+            clipped_range(scheme, bits, range, &sample, &mut scratch_codes)
+        })
+        .collect()
+}
+
+/// Second pass over all blocks: codes, histogram, error sums and statistics.
+fn encode_all(
+    input: FloatSlice<'_>,
+    layout: &BlockLayout,
+    params: QuantParams,
+    ranges: &[BlockRange],
+    whole: BlockRange,
+    codes: &mut [u8],
+) -> QuantReport {
+    let (min_code, max_code) = (params.min_code(), params.max_code());
+    let mut histogram = Histogram::new();
+    let mut sums = ErrorSums::default();
+    let mut scratch = Vec::new();
+    let blocks = layout.block_ranges().zip(ranges).zip(&params.blocks);
+    for ((elements, range), &block) in blocks {
+        let grid = Grid::new(block, min_code, max_code);
+        if range.is_constant() {
+            // Every weight is the same: one code, computed once, exact when the
+            // parameters allow it.
+            let value = range.lo;
+            let code = grid.nearest_code(value);
+            let count = elements.len();
+            if let Some(out) = codes.get_mut(elements) {
+                out.fill(code);
+            }
+            histogram.add(code, count);
+            sums.add_repeated(value, block.dequantize_code(code), count, grid.saturation());
+            continue;
+        }
+        input.for_each_piece(elements, &mut scratch, |start, values| {
+            if let Some(out) = codes.get_mut(start..start + values.len()) {
+                grid.encode(values, out, &mut sums);
+                histogram.count(out);
+            }
+        });
+    }
+    let histogram = histogram.finish();
+    let stats = summarize(
+        &params,
+        &histogram,
+        sums,
+        layout.elements(),
+        (whole.lo, whole.hi),
+    );
+    QuantReport {
+        params,
+        histogram,
+        stats,
+    }
+}
