@@ -1,3 +1,75 @@
-//! Being written.
+//! A canonical, length-limited Huffman codec for byte symbols, built for quantized LLM weights.
+//!
+//! - [`Codebook`]: optimal length-limited code lengths (package-merge) from codes or a
+//!   [`Histogram`], stored as lengths only; [`Codebook::to_bytes`] / [`Codebook::from_bytes`]
+//!   serialize it compactly and validate everything on read.
+//! - [`Alphabet::NibblePairs`] codes two 4-bit codes per symbol, which beats Huffman's floor of
+//!   1 bit per symbol on low-entropy 4-bit streams; [`Codebook::build_best`] picks the smaller one.
+//! - [`encode`] cuts a stream into chunks of a fixed code count, each decodable on its own from its
+//!   own bytes and made of four interleaved bit streams.
+//! - [`DecodeTable`] decodes a chunk with a multi-symbol table (up to six codes per lookup), four
+//!   streams at a time, straight to `u8` codes or through a lookup table to any `Copy` type
+//!   ([`DecodeTable::decode_chunk_mapped`], e.g. fused dequantization to `f32`). Corrupt input gives a
+//!   [`DecodeError`] naming the chunk and the bit offset; it never panics, hangs or reads out of bounds.
+//!
+//! ```
+//! use entro_huffman::{Alphabet, Codebook, DecodeTable, encode, DEFAULT_MAX_CODE_LENGTH};
+//!
+//! // Skewed 4-bit codes, as per-tensor quantization produces them.
+//! let codes: Vec<u8> = (0..10_000u32).map(|i| [7, 7, 7, 8, 6, 7, 9, 7][(i % 8) as usize]).collect();
+//! let codebook = Codebook::build_best(&codes, 4, DEFAULT_MAX_CODE_LENGTH)?;
+//! assert_eq!(codebook.alphabet(), Alphabet::NibblePairs);
+//!
+//! let mut bytes = Vec::new();
+//! codebook.to_bytes(&mut bytes);
+//! let chunks = encode(&codes, &codebook, 4096, &mut bytes[..0].to_vec())?;
+//! # let _ = chunks;
+//! let mut stream = Vec::new();
+//! let chunks = encode(&codes, &codebook, 4096, &mut stream)?;
+//! assert_eq!(chunks.len(), 3);
+//!
+//! // Another process reads the codebook back and decodes any chunk on its own.
+//! let (read_back, _) = Codebook::from_bytes(&bytes)?;
+//! let table = DecodeTable::new(&read_back);
+//! let last = chunks[2];
+//! let mut out = vec![0u8; last.codes as usize];
+//! let start = last.offset as usize;
+//! table.decode_chunk(2, &stream[start..start + last.len as usize], &mut out)?;
+//! assert_eq!(out, codes[8192..]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+mod alphabet;
+mod chunk;
+mod codebook;
+mod decode;
+mod encode;
+mod error;
+mod histogram;
+mod length_limit;
+mod serialize;
+
+pub use alphabet::Alphabet;
+pub use codebook::Codebook;
+pub use decode::DecodeTable;
+pub use encode::{ChunkInfo, encode};
+pub use error::{BuildError, CodebookError, DecodeError, EncodeError};
+pub use histogram::Histogram;
+
+/// Longest code length any codebook may use; [`Codebook::from_bytes`] rejects longer ones.
+pub const MAX_CODE_LENGTH: u8 = 15;
+
+/// The length limit builders should use: codes of up to 11 bits keep the decode table at 16 KiB
+/// (inside L1) and cost well under 0.1 % in size on quantized weights.
+pub const DEFAULT_MAX_CODE_LENGTH: u8 = 11;
+
+/// Default codes per chunk: 64 Ki codes (64 KiB of `u8` output, 256 KiB of `f32`), small enough for
+/// parallel decoding and cache-friendly output, large enough that the 12-byte chunk header and a
+/// container's index entry are noise.
+pub const DEFAULT_CHUNK_CODES: usize = 1 << 16;
+
+/// Largest codes-per-chunk [`encode`] accepts (16 Mi), so that a chunk's code count and size fit
+/// 32-bit fields.
+pub const MAX_CHUNK_CODES: usize = 1 << 24;
