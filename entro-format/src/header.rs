@@ -1,0 +1,142 @@
+//! Encoding and strict decoding of the header: metadata, then one record per tensor.
+
+use std::collections::HashSet;
+
+use crate::bytes::{Cursor, put_count, put_string, put_u8, put_u32, put_u64};
+use crate::dtype::Dtype;
+use crate::entry::{ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding, TensorEntry};
+use crate::error::{Error, Result, as_u64, check_limit};
+use crate::limits::{MAX_ELEMENTS, MAX_NAME_LEN, MAX_NDIM, MAX_TENSORS};
+use crate::metadata::FileMetadata;
+use crate::quantized::QuantizedEntry;
+
+/// Bytes in the smallest possible record: a raw scalar with an empty name.
+const MIN_RECORD_LEN: usize = 4 + 1 + 1 + 1 + 8 + 8 + 4;
+
+/// Appends the record of `entry` to `out`.
+pub(crate) fn encode_record(entry: &TensorEntry, out: &mut Vec<u8>) -> Result<()> {
+    put_string(out, "tensor name length", &entry.name, MAX_NAME_LEN)?;
+    put_u8(out, entry.dtype.tag());
+    check_limit(
+        "tensor dimensions",
+        as_u64(entry.shape.len()),
+        as_u64(MAX_NDIM),
+    )?;
+    // MAX_NDIM is far below 256, so the count fits the u8 field.
+    put_u8(out, u8::try_from(entry.shape.len()).unwrap_or(u8::MAX));
+    for &dim in &entry.shape {
+        put_u64(out, as_u64(dim));
+    }
+    put_u8(out, entry.encoding.tag());
+    put_u64(out, entry.payload_offset);
+    put_u64(out, entry.payload_len);
+    match &entry.encoding {
+        TensorEncoding::Raw { crc32c } => put_u32(out, *crc32c),
+        TensorEncoding::Quantized(quantized) => quantized.encode(out)?,
+    }
+    Ok(())
+}
+
+/// Reads and validates one record. Checks everything that one record alone
+/// determines; placement in the file is checked by the caller.
+pub(crate) fn decode_record(cursor: &mut Cursor<'_>) -> Result<TensorEntry> {
+    let name = cursor
+        .string("tensor name length", MAX_NAME_LEN)?
+        .to_owned();
+    let dtype_offset = cursor.offset();
+    let dtype_tag = cursor.u8("dtype tag")?;
+    let dtype = Dtype::from_tag(dtype_tag)
+        .ok_or_else(|| Error::format(dtype_offset, "a known dtype tag", dtype_tag.to_string()))?;
+    let ndim = usize::from(cursor.u8("dimension count")?);
+    check_limit("tensor dimensions", as_u64(ndim), as_u64(MAX_NDIM))?;
+    let mut shape = Vec::with_capacity(ndim);
+    let mut elements: u64 = 1;
+    for _ in 0..ndim {
+        let dim = cursor.u64("dimension")?;
+        elements = elements
+            .checked_mul(dim)
+            .ok_or_else(|| Error::limit("tensor elements", MAX_ELEMENTS, u64::MAX))?;
+        check_limit("tensor elements", elements, MAX_ELEMENTS)?;
+        shape.push(usize::try_from(dim).map_err(|_| Error::limit("dimension", MAX_ELEMENTS, dim))?);
+    }
+    let tag_offset = cursor.offset();
+    let tag = cursor.u8("encoding tag")?;
+    if tag != ENCODING_RAW && tag != ENCODING_QUANTIZED_HUFFMAN {
+        return Err(Error::UnsupportedEncoding {
+            tensor: name,
+            tag,
+            offset: tag_offset,
+        });
+    }
+    let payload_offset = cursor.u64("payload offset")?;
+    let len_offset = cursor.offset();
+    let payload_len = cursor.u64("payload length")?;
+    let encoding = if tag == ENCODING_RAW {
+        let expected = dtype.byte_len(elements).ok_or_else(|| {
+            Error::format(
+                dtype_offset,
+                format!("a whole number of bytes for {elements} elements of {dtype}"),
+                "a partial byte",
+            )
+        })?;
+        if payload_len != expected {
+            return Err(Error::format(
+                len_offset,
+                format!("payload length {expected} ({elements} elements of {dtype})"),
+                payload_len.to_string(),
+            ));
+        }
+        TensorEncoding::Raw {
+            crc32c: cursor.u32("payload checksum")?,
+        }
+    } else {
+        let quantized = QuantizedEntry::decode(cursor, dtype, &shape, elements, payload_len)?;
+        TensorEncoding::Quantized(Box::new(quantized))
+    };
+    Ok(TensorEntry {
+        name,
+        dtype,
+        shape,
+        elements,
+        payload_offset,
+        payload_len,
+        encoding,
+    })
+}
+
+/// The header bytes: metadata, tensor count, then the already encoded records.
+pub(crate) fn encode_header(
+    metadata: &FileMetadata,
+    tensor_count: usize,
+    records: &[u8],
+) -> Result<Vec<u8>> {
+    let mut header = Vec::with_capacity(records.len().saturating_add(256));
+    metadata.encode(&mut header)?;
+    put_count(&mut header, "tensor count", tensor_count, MAX_TENSORS)?;
+    header.extend_from_slice(records);
+    Ok(header)
+}
+
+/// Parses a whole header that starts at absolute offset `base`; every byte must be used.
+pub(crate) fn decode_header(header: &[u8], base: u64) -> Result<(FileMetadata, Vec<TensorEntry>)> {
+    let mut cursor = Cursor::new(header, base);
+    let metadata = FileMetadata::decode(&mut cursor)?;
+    let count = cursor.count("tensor count", MAX_TENSORS)?;
+    // The header length, not the untrusted count, bounds the allocation.
+    let mut tensors = Vec::with_capacity(count.min(cursor.remaining() / MIN_RECORD_LEN));
+    let mut names = HashSet::with_capacity(tensors.capacity());
+    for _ in 0..count {
+        let offset = cursor.offset();
+        let entry = decode_record(&mut cursor)?;
+        if !names.insert(entry.name.clone()) {
+            return Err(Error::format(
+                offset,
+                "unique tensor names",
+                format!("`{}` a second time", entry.name),
+            ));
+        }
+        tensors.push(entry);
+    }
+    cursor.finish("the header")?;
+    Ok((metadata, tensors))
+}
