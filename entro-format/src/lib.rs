@@ -17,6 +17,7 @@ mod quant_record;
 mod quantized;
 mod reader;
 pub mod safetensors;
+pub mod synthetic;
 mod writer;
 
 pub use dtype::Dtype;

@@ -53,8 +53,11 @@ impl QuantizedEntry {
     /// The chunk holding code (element) `code`, if in range.
     #[must_use]
     pub fn chunk_of(&self, code: u64) -> Option<usize> {
-        let chunk = usize::try_from(code / u64::from(self.chunk_codes.max(1))).ok()?;
-        (chunk < self.chunks.len()).then_some(chunk)
+        let last = self.chunks.last()?;
+        if code >= last.first_code.saturating_add(u64::from(last.codes)) {
+            return None;
+        }
+        usize::try_from(code / u64::from(self.chunk_codes.max(1))).ok()
     }
 }
 

@@ -138,7 +138,6 @@ impl SafetensorsWriter {
             done: Vec::new(),
         };
         writer.open_shard()?;
-        writer.skip_empty_tensors()?;
         Ok(writer)
     }
 
@@ -149,6 +148,8 @@ impl SafetensorsWriter {
     }
 
     /// Appends `bytes` to the current tensor's data (they may be part of it).
+    /// A tensor is complete once all its bytes are written; a tensor of zero
+    /// bytes is completed by an empty write.
     ///
     /// # Errors
     ///
@@ -171,7 +172,6 @@ impl SafetensorsWriter {
         self.written = written;
         if written == size {
             self.complete_tensor()?;
-            self.skip_empty_tensors()?;
         }
         Ok(())
     }
@@ -279,14 +279,6 @@ impl SafetensorsWriter {
                 self.done.push(file);
             }
             self.shard += 1;
-        }
-        Ok(())
-    }
-
-    fn skip_empty_tensors(&mut self) -> Result<()> {
-        while self.sizes.get(self.tensor) == Some(&0) {
-            self.open_file()?;
-            self.complete_tensor()?;
         }
         Ok(())
     }

@@ -98,6 +98,12 @@ pub(crate) fn read_index(path: &Path) -> Result<ShardIndex> {
         as_u64(index.weight_map.len()),
         as_u64(MAX_TENSORS),
     )?;
+    if index.weight_map.is_empty() {
+        return Err(bad(
+            "a `weight_map` naming at least one tensor".into(),
+            "an empty map".into(),
+        ));
+    }
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut shard_ids: HashMap<String, usize> = HashMap::new();
     let mut shards = Vec::new();

@@ -1,0 +1,100 @@
+//! Helpers shared by the integration tests: synthetic tensors and small files.
+#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+
+use entro_format::{
+    EncodedTensor, EntroFile, EntroWriter, FileMetadata, MetadataMap, TensorEntry, encode_quantized,
+};
+use entro_huffman::DecodeTable;
+use entro_quant::{FloatSlice, Granularity, QuantConfig, quantize};
+
+/// A small deterministic generator (xorshift64*), so tests need no RNG crate.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Roughly normal, mean 0, deviation `scale` (sum of four uniforms).
+    pub(crate) fn weight(&mut self, scale: f32) -> f32 {
+        let sum: f32 = (0..4).map(|_| (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32).sum();
+        (sum - 2.0) * scale * 1.7
+    }
+
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| (self.next_u64() >> 56) as u8).collect()
+    }
+}
+
+/// Weights of `elements` elements, roughly normal.
+pub(crate) fn weights(seed: u64, elements: usize) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..elements).map(|_| rng.weight(0.02)).collect()
+}
+
+/// Quantizes `weights` (of `shape`) with `bits` and `granularity`, then
+/// Huffman-codes them in chunks of `chunk_codes`. Returns the codes too.
+pub(crate) fn quantized(
+    name: &str,
+    weights: &[f32],
+    shape: &[usize],
+    bits: u8,
+    granularity: Granularity,
+    chunk_codes: usize,
+) -> (EncodedTensor, Vec<u8>) {
+    let config = QuantConfig { bits, granularity, ..QuantConfig::default() };
+    let mut codes = vec![0u8; weights.len()];
+    let report = quantize(name, FloatSlice::F32(weights), shape, &config, &mut codes).unwrap();
+    let encoded = encode_quantized(name, &codes, report.params, report.stats, chunk_codes).unwrap();
+    (encoded, codes)
+}
+
+/// Decodes every chunk of a quantized tensor, checking each chunk's checksum first.
+pub(crate) fn decode_codes(file: &EntroFile, entry: &TensorEntry) -> Vec<u8> {
+    let quantized = entry.quantized().expect("a quantized tensor");
+    let table = DecodeTable::new(quantized.codebook());
+    let mut codes = vec![0u8; usize::try_from(entry.elements()).unwrap()];
+    for (index, chunk) in quantized.chunks().iter().enumerate() {
+        file.verify_chunk(entry, index).unwrap();
+        let start = usize::try_from(chunk.first_code).unwrap();
+        let end = start + usize::try_from(chunk.codes).unwrap();
+        table.decode_chunk(index, file.chunk_bytes(entry, index).unwrap(), &mut codes[start..end]).unwrap();
+    }
+    codes
+}
+
+/// Metadata as a converted checkpoint carries it.
+pub(crate) fn sample_metadata() -> FileMetadata {
+    FileMetadata {
+        checkpoint: Some([("format", "pt"), ("origin", "synthetic")].into_iter().collect()),
+        entro: [("tool", "entro-format tests")].into_iter().collect::<MetadataMap>(),
+    }
+}
+
+/// A small `.entro` file (a few KiB) with raw tensors, a several-chunk
+/// quantized tensor, a grouped one and an empty one, for corruption tests.
+pub(crate) fn small_file_bytes() -> Vec<u8> {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("small.entro");
+    let mut writer = EntroWriter::create(&path, sample_metadata()).unwrap();
+    writer.add_raw("norm.weight", &[5], entro_format::Dtype::F32, &[1u8; 20]).unwrap();
+    let w = weights(1, 600);
+    let (encoded, _) = quantized("proj.weight", &w, &[20, 30], 8, Granularity::Tensor, 256);
+    writer.add_quantized("proj.weight", &[20, 30], entro_format::Dtype::BF16, &encoded).unwrap();
+    let w = weights(2, 96);
+    let (encoded, _) = quantized("grouped.weight", &w, &[4, 24], 4, Granularity::Group(16), 64);
+    writer.add_quantized("grouped.weight", &[4, 24], entro_format::Dtype::F16, &encoded).unwrap();
+    let (encoded, _) = quantized("empty.weight", &[], &[0, 8], 8, Granularity::Tensor, 64);
+    writer.add_quantized("empty.weight", &[0, 8], entro_format::Dtype::F32, &encoded).unwrap();
+    writer.add_raw("step", &[], entro_format::Dtype::I64, &7i64.to_le_bytes()).unwrap();
+    writer.finish().unwrap();
+    std::fs::read(path).unwrap()
+}
