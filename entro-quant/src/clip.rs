@@ -3,7 +3,7 @@
 
 use crate::ChosenScheme;
 use crate::derive::block_params;
-use crate::encode::{ErrorSums, Grid};
+use crate::encode::{Encoder, Grid};
 use crate::scan::BlockRange;
 
 /// Candidate shrink factors: `1 - k / 50` for `k = 0..=40`, from the full
@@ -42,8 +42,10 @@ pub(crate) fn clipped_range(
             hi: range.hi * shrink,
         };
         let params = block_params(scheme, bits, candidate.lo, candidate.hi);
-        let mut sums = ErrorSums::default();
-        Grid::new(params, scheme.min_code(), max_code).encode(sample, scratch_codes, &mut sums);
+        let grid = Grid::new(params, scheme.min_code(), max_code);
+        let mut encoder = Encoder::new(range.lo.abs().max(range.hi.abs()));
+        encoder.encode(&grid, sample, scratch_codes);
+        let sums = encoder.finish();
         if sums.squared_error < best.0 {
             best = (sums.squared_error, candidate);
         }

@@ -100,15 +100,165 @@ impl Histogram {
     }
 }
 
+/// Adding 2^23 to a value in `0.0..=255.0` rounds it to the nearest integer
+/// (ties to even) and leaves that integer in the low mantissa bits, so the code
+/// is a bit cast away and the rounded value is exact: no float-to-int
+/// conversion, whose saturating semantics cost extra instructions per lane.
+const MAGIC: f32 = 8_388_608.0;
+
+/// Fold the f32 lanes into the f64 sums after this many weights, which bounds
+/// the f32 rounding of the sums to a relative 2^-15 or so.
+const FLUSH_WEIGHTS: usize = 4096;
+
+/// Encodes blocks one after another, accumulating error sums in f32 lanes
+/// across blocks (so short blocks cost no reduction each) and folding them
+/// into f64 every [`FLUSH_WEIGHTS`] weights.
+///
+/// Errors and weights are multiplied by a power of two (exact) that brings the
+/// largest weight into `[1, 2)` before squaring, so the f32 squares neither
+/// overflow nor lose the error of a tensor of tiny weights; only terms below
+/// 2^-126 of the largest squared weight are lost to underflow.
+#[derive(Debug)]
+pub(crate) struct Encoder {
+    squared_error: [f32; LANES],
+    squared_weight: [f32; LANES],
+    max_error: [f32; LANES],
+    saturated: [u32; LANES],
+    pending: usize,
+    /// Power of two that maps the largest weight into `[1, 2)`.
+    normalizer: f32,
+    /// Set for tensors whose largest weight is too small for a normal
+    /// normalizer; they take the exact f64 path.
+    exact_only: bool,
+    sums: ErrorSums,
+}
+
+/// Grids whose scale, normalized, exceeds this take the exact path, so that
+/// normalized errors stay far from f32 overflow. The quantizer's own grids are
+/// below 4/3.
+const MAX_NORMALIZED_SCALE: f32 = 1024.0;
+
+impl Encoder {
+    /// An encoder for weights of magnitude at most `max_abs_weight`.
+    pub(crate) fn new(max_abs_weight: f32) -> Self {
+        Encoder {
+            squared_error: [0.0; LANES],
+            squared_weight: [0.0; LANES],
+            max_error: [0.0; LANES],
+            saturated: [0; LANES],
+            pending: 0,
+            normalizer: normalizer(max_abs_weight).unwrap_or(1.0),
+            exact_only: normalizer(max_abs_weight).is_none(),
+            sums: ErrorSums::default(),
+        }
+    }
+
+    /// Encodes `values` into `codes` (same length) on `grid`.
+    ///
+    /// Errors are measured against the exact dequantization formula: the
+    /// rounded step count (an exact small integer) times the scale.
+    pub(crate) fn encode(&mut self, grid: &Grid, values: &[f32], codes: &mut [u8]) {
+        let normalizer = self.normalizer;
+        if self.exact_only
+            || !grid.fast
+            || grid.params.scale.abs() * normalizer > MAX_NORMALIZED_SCALE
+        {
+            grid.encode_exact(values, codes, &mut self.sums);
+            return;
+        }
+        let mut squared_error = self.squared_error;
+        let mut squared_weight = self.squared_weight;
+        let mut max_error = self.max_error;
+        let mut saturated = self.saturated;
+        let (inverse, scale, saturation) = (grid.inverse, grid.params.scale, grid.saturation);
+        let mut step = |lane: usize, value: f32, code: &mut u8| {
+            let (rounded, offset) = grid.round(value * inverse);
+            *code = rounded;
+            let error = value - offset * scale;
+            let magnitude = error.abs();
+            let (error, value) = (error * normalizer, value * normalizer);
+            squared_error[lane] += error * error;
+            squared_weight[lane] += value * value;
+            max_error[lane] = if magnitude > max_error[lane] {
+                magnitude
+            } else {
+                max_error[lane]
+            };
+            saturated[lane] += u32::from(magnitude > saturation);
+        };
+        let mut value_chunks = values.chunks_exact(LANES);
+        let mut code_chunks = codes.chunks_exact_mut(LANES);
+        for (value_chunk, code_chunk) in (&mut value_chunks).zip(&mut code_chunks) {
+            for lane in 0..LANES {
+                step(lane, value_chunk[lane], &mut code_chunk[lane]);
+            }
+        }
+        let tail = value_chunks.remainder().iter();
+        for (lane, (&value, code)) in tail.zip(code_chunks.into_remainder()).enumerate() {
+            step(lane, value, code);
+        }
+        self.squared_error = squared_error;
+        self.squared_weight = squared_weight;
+        self.max_error = max_error;
+        self.saturated = saturated;
+        self.pending += values.len();
+        if self.pending >= FLUSH_WEIGHTS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let unscale = 1.0 / (f64::from(self.normalizer) * f64::from(self.normalizer));
+        for lane in 0..LANES {
+            self.sums.squared_error += f64::from(self.squared_error[lane]) * unscale;
+            self.sums.squared_weight += f64::from(self.squared_weight[lane]) * unscale;
+            let max_error = f64::from(self.max_error[lane]);
+            self.sums.max_abs_error = self.sums.max_abs_error.max(max_error);
+            self.sums.saturated += u64::from(self.saturated[lane]);
+        }
+        self.squared_error = [0.0; LANES];
+        self.squared_weight = [0.0; LANES];
+        self.max_error = [0.0; LANES];
+        self.saturated = [0; LANES];
+        self.pending = 0;
+    }
+
+    /// Adds the sums of weights handled elsewhere (constant blocks).
+    pub(crate) fn sums_mut(&mut self) -> &mut ErrorSums {
+        &mut self.sums
+    }
+
+    /// All sums so far.
+    pub(crate) fn finish(mut self) -> ErrorSums {
+        self.flush();
+        self.sums
+    }
+}
+
+/// The power of two `2^-e` with `max_abs_weight * 2^-e` in `[1, 2)`, or `None`
+/// when that is not a normal f32 (all-zero or subnormal-only tensors).
+fn normalizer(max_abs_weight: f32) -> Option<f32> {
+    let usable = (2f32.powi(-100)..=f32::MAX).contains(&max_abs_weight);
+    if !usable {
+        return None;
+    }
+    // Exponent bits of a normal f32: value in [2^e, 2^(e+1)).
+    let exponent = ((max_abs_weight.to_bits() >> 23) & 0xff) as i32 - 127;
+    Some(2f32.powi(-exponent))
+}
+
 /// A block's parameters prepared for the encoding loop.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Grid {
     params: BlockParams,
     inverse: f32,
-    /// `zero_point + 0.5`: adding it turns truncation into round-half-up.
-    bias: f32,
+    zero_point: f32,
     min_code: f32,
     max_code: f32,
+    /// Whether the fast loop may apply: a normal scale with a normal inverse
+    /// (true for the quantizer's own non-constant blocks).
+    fast: bool,
+    /// Absolute error above which a weight counts as saturated.
     saturation: f32,
 }
 
@@ -122,9 +272,10 @@ impl Grid {
         Grid {
             params,
             inverse,
-            bias: params.zero_point as f32 + 0.5,
+            zero_point: params.zero_point as f32,
             min_code: f32::from(min_code),
             max_code: f32::from(max_code),
+            fast: params.scale.is_normal() && inverse.is_normal(),
             saturation: params.scale.abs() * (0.5 + HALF_STEP_SLACK),
         }
     }
@@ -163,56 +314,38 @@ impl Grid {
         best
     }
 
+    /// Code of `value` and `(code - zero_point) as f32`, given `steps = value * inverse`.
     #[inline(always)]
     #[expect(
         clippy::cast_possible_truncation,
-        reason = "the value is clamped to min_code..=max_code, both in 0..=255, before the cast"
+        reason = "the low byte of the mantissa is the code, by construction of MAGIC"
     )]
-    fn code_of(&self, value: f32) -> u8 {
-        let t = value * self.inverse + self.bias;
-        let t = if t > self.min_code { t } else { self.min_code };
-        let t = if t < self.max_code { t } else { self.max_code };
-        t as u8
+    fn round(&self, steps: f32) -> (u8, f32) {
+        let shifted = steps + self.zero_point;
+        let shifted = if shifted > self.min_code {
+            shifted
+        } else {
+            self.min_code
+        };
+        let shifted = if shifted < self.max_code {
+            shifted
+        } else {
+            self.max_code
+        };
+        let shifted = shifted + MAGIC;
+        // Both subtractions are exact: the operands are small integers.
+        (shifted.to_bits() as u8, (shifted - MAGIC) - self.zero_point)
     }
 
-    /// Encodes `values` into `codes` (same length) and adds their errors to `sums`.
-    ///
-    /// One loop does both: the dequantized value is recomputed from the code
-    /// with the exact formula, so the sums are true reconstruction errors.
-    pub(crate) fn encode(&self, values: &[f32], codes: &mut [u8], sums: &mut ErrorSums) {
-        let mut squared_error = [0.0f64; LANES];
-        let mut squared_weight = [0.0f64; LANES];
-        let mut max_error = [0.0f32; LANES];
-        let mut saturated = [0u32; LANES];
-        let mut step = |lane: usize, value: f32, code: &mut u8| {
-            *code = self.code_of(value);
-            let error = value - self.params.dequantize_code(*code);
-            let magnitude = error.abs();
-            squared_error[lane] += f64::from(error) * f64::from(error);
-            squared_weight[lane] += f64::from(value) * f64::from(value);
-            max_error[lane] = if magnitude > max_error[lane] {
-                magnitude
-            } else {
-                max_error[lane]
-            };
-            saturated[lane] += u32::from(magnitude > self.saturation);
-        };
-        let mut value_chunks = values.chunks_exact(LANES);
-        let mut code_chunks = codes.chunks_exact_mut(LANES);
-        for (value_chunk, code_chunk) in (&mut value_chunks).zip(&mut code_chunks) {
-            for lane in 0..LANES {
-                step(lane, value_chunk[lane], &mut code_chunk[lane]);
-            }
-        }
-        let tail = value_chunks.remainder().iter();
-        for (lane, (&value, code)) in tail.zip(code_chunks.into_remainder()).enumerate() {
-            step(lane, value, code);
-        }
-        for lane in 0..LANES {
-            sums.squared_error += squared_error[lane];
-            sums.squared_weight += squared_weight[lane];
-            sums.max_abs_error = sums.max_abs_error.max(f64::from(max_error[lane]));
-            sums.saturated += u64::from(saturated[lane]);
+    /// Scalar path with f64 sums of absolute errors, for scales whose inverse
+    /// is not a normal number (only possible with parameters from elsewhere)
+    /// and for pieces whose step sums overflowed.
+    fn encode_exact(&self, values: &[f32], codes: &mut [u8], sums: &mut ErrorSums) {
+        let saturation = self.saturation;
+        for (&value, code) in values.iter().zip(codes.iter_mut()) {
+            let (rounded, _) = self.round(value * self.inverse);
+            *code = rounded;
+            sums.add_repeated(value, self.params.dequantize_code(rounded), 1, saturation);
         }
     }
 }
@@ -230,17 +363,66 @@ mod tests {
         let grid = Grid::new(params, 0, 7);
         let values = [-1.0f32, -0.74, -0.26, 0.0, 0.3, 1.24, 2.5, 10.0, -10.0];
         let mut codes = [0u8; 9];
-        let mut sums = ErrorSums::default();
-        grid.encode(&values, &mut codes, &mut sums);
+        let mut encoder = Encoder::new(10.0);
+        encoder.encode(&grid, &values, &mut codes);
+        let sums = encoder.finish();
         assert_eq!(codes, [0, 1, 1, 2, 3, 4, 7, 7, 0]);
         let expected: f64 = values
             .iter()
             .zip(&codes)
             .map(|(&v, &c)| f64::from(v - params.dequantize_code(c)).powi(2))
             .sum();
-        assert!((sums.squared_error - expected).abs() < 1e-9);
+        assert!((sums.squared_error - expected).abs() <= expected * 1e-6);
         assert_eq!(sums.saturated, 2);
         assert!((sums.max_abs_error - 9.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn normalizer_maps_the_largest_weight_into_one_to_two() {
+        for max in [
+            1.0f32,
+            1.5,
+            2.0,
+            3e-20,
+            7e30,
+            f32::MIN_POSITIVE * 2f32.powi(30),
+        ] {
+            let scaled = max * normalizer(max).unwrap();
+            assert!((1.0..2.0).contains(&scaled), "{max}: {scaled}");
+        }
+        assert_eq!(normalizer(0.0), None);
+        assert_eq!(normalizer(1e-40), None);
+    }
+
+    #[test]
+    fn tiny_and_huge_tensors_get_accurate_sums() {
+        for magnitude in [1e-35f32, 1e-25, 1e-5, 1e10, 1e35] {
+            let values: Vec<f32> = (0..1000)
+                .map(|i| (i as f32 - 500.3) * magnitude / 500.0)
+                .collect();
+            let params = BlockParams {
+                scale: 2.0 * magnitude / 255.0,
+                zero_point: 128,
+            };
+            let grid = Grid::new(params, 0, 255);
+            let mut codes = vec![0u8; values.len()];
+            let mut encoder = Encoder::new(magnitude);
+            encoder.encode(&grid, &values, &mut codes);
+            let sums = encoder.finish();
+            let (mut error, mut weight) = (0.0f64, 0.0f64);
+            for (&v, &c) in values.iter().zip(&codes) {
+                error += f64::from(v - params.dequantize_code(c)).powi(2);
+                weight += f64::from(v).powi(2);
+            }
+            assert!(
+                (sums.squared_error / error - 1.0).abs() < 1e-5,
+                "{magnitude}"
+            );
+            assert!(
+                (sums.squared_weight / weight - 1.0).abs() < 1e-5,
+                "{magnitude}"
+            );
+        }
     }
 
     #[test]

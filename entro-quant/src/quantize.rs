@@ -2,7 +2,7 @@
 
 use crate::clip::{clipped_range, sample_stride};
 use crate::derive::{block_params, choose_scheme};
-use crate::encode::{ErrorSums, Grid, Histogram};
+use crate::encode::{Encoder, Grid, Histogram};
 use crate::scan::{BlockRange, block_ranges, overall};
 use crate::stats::summarize;
 use crate::{BlockLayout, FloatSlice, QuantConfig, QuantError, QuantParams, QuantReport};
@@ -137,6 +137,9 @@ fn clip_ranges(
         .collect()
 }
 
+/// Codes per histogram update (see `encode_all`).
+const COUNT_BATCH: usize = 4096;
+
 /// Second pass over all blocks: codes, histogram, error sums and statistics.
 fn encode_all(
     input: FloatSlice<'_>,
@@ -148,8 +151,10 @@ fn encode_all(
 ) -> QuantReport {
     let (min_code, max_code) = (params.min_code(), params.max_code());
     let mut histogram = Histogram::new();
-    let mut sums = ErrorSums::default();
+    let mut encoder = Encoder::new(whole.lo.abs().max(whole.hi.abs()));
     let mut scratch = Vec::new();
+    // Codes before this index are in the histogram.
+    let mut counted = 0;
     let blocks = layout.block_ranges().zip(ranges).zip(&params.blocks);
     for ((elements, range), &block) in blocks {
         let grid = Grid::new(block, min_code, max_code);
@@ -159,25 +164,38 @@ fn encode_all(
             let value = range.lo;
             let code = grid.nearest_code(value);
             let count = elements.len();
-            if let Some(out) = codes.get_mut(elements) {
-                out.fill(code);
-            }
+            // Count what is pending first, so that this block is counted once.
+            histogram.count(&codes[counted..elements.start]);
+            counted = elements.end;
+            codes[elements].fill(code);
             histogram.add(code, count);
-            sums.add_repeated(value, block.dequantize_code(code), count, grid.saturation());
+            encoder.sums_mut().add_repeated(
+                value,
+                block.dequantize_code(code),
+                count,
+                grid.saturation(),
+            );
             continue;
         }
+        let end = elements.end;
         input.for_each_piece(elements, &mut scratch, |start, values| {
             if let Some(out) = codes.get_mut(start..start + values.len()) {
-                grid.encode(values, out, &mut sums);
-                histogram.count(out);
+                encoder.encode(&grid, values, out);
             }
         });
+        // Count codes in batches, while they are still in cache, rather than per
+        // (possibly tiny) block.
+        if end - counted >= COUNT_BATCH {
+            histogram.count(&codes[counted..end]);
+            counted = end;
+        }
     }
+    histogram.count(&codes[counted..]);
     let histogram = histogram.finish();
     let stats = summarize(
         &params,
         &histogram,
-        sums,
+        encoder.finish(),
         layout.elements(),
         (whole.lo, whole.hi),
     );

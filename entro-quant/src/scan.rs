@@ -68,15 +68,33 @@ fn range_of(values: &[f32]) -> (BlockRange, bool) {
         hi[lane] = if x > hi[lane] { x } else { hi[lane] };
         poison[lane] += x * 0.0;
     }
-    let mut range = BlockRange::EMPTY;
-    let mut sum = 0.0f32;
-    for lane in 0..LANES {
-        range = range.merge(BlockRange {
-            lo: lo[lane],
-            hi: hi[lane],
-        });
-        sum += poison[lane];
+    // Halving reduction: a serial fold over the lanes would cost more than the
+    // main loop for short blocks.
+    let mut width = LANES / 2;
+    while width > 0 {
+        for lane in 0..width {
+            let (other_lo, other_hi) = (lo[lane + width], hi[lane + width]);
+            lo[lane] = if other_lo < lo[lane] {
+                other_lo
+            } else {
+                lo[lane]
+            };
+            hi[lane] = if other_hi > hi[lane] {
+                other_hi
+            } else {
+                hi[lane]
+            };
+            poison[lane] += poison[lane + width];
+        }
+        width /= 2;
     }
+    let (range, sum) = (
+        BlockRange {
+            lo: lo[0],
+            hi: hi[0],
+        },
+        poison[0],
+    );
     (range, !sum.is_nan())
 }
 
