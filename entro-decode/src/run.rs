@@ -1,0 +1,251 @@
+//! Running one job: checksum, Huffman decoding and fused dequantization of a chunk, or the copy or
+//! conversion of a raw tensor.
+
+use entro_format::{EntroFile, TensorEntry};
+
+use crate::convert::{
+    Convert, LeBf16, LeF16, LeF32, ToBf16, ToF16, ToF32, convert_raw, dequantize_run,
+};
+use crate::plan::{Job, QuantSlot, Sink, Slot, Source};
+use crate::{Error, FloatDtype, OutputKind, Result};
+
+/// Runs `job` of `slot`. `scratch` is this worker's reusable code buffer (only blocked
+/// granularities need it).
+pub(crate) fn run_job(
+    file: &EntroFile,
+    slot: &Slot<'_>,
+    job: Job<'_>,
+    verify: bool,
+    scratch: &mut Vec<u8>,
+) -> Result<()> {
+    let entry = slot.entry;
+    match &slot.source {
+        Source::Quantized(quant) => {
+            let bytes = chunk_bytes(file, entry, job.chunk, verify)?;
+            let first_code = quant
+                .quantized
+                .chunks()
+                .get(job.chunk)
+                .and_then(|info| usize::try_from(info.first_code).ok())
+                .ok_or_else(|| Error::BadBlock {
+                    tensor: entry.name().to_owned(),
+                    element: usize::MAX,
+                })?;
+            let run = Chunk {
+                entry,
+                quant,
+                index: job.chunk,
+                bytes,
+                first_code,
+            };
+            match job.sink {
+                Sink::Codes(out) => quant
+                    .table
+                    .decode_chunk(job.chunk, bytes, out)
+                    .map_err(|source| Error::corrupt(entry.name(), job.chunk, source)),
+                Sink::F32(out) => run.dequantize::<ToF32>(out, scratch),
+                Sink::F16(out) => run.dequantize::<ToF16>(out, scratch),
+                Sink::BF16(out) => run.dequantize::<ToBf16>(out, scratch),
+                Sink::LeF32(out) => run.dequantize::<LeF32>(out, scratch),
+                Sink::LeF16(out) => run.dequantize::<LeF16>(out, scratch),
+                Sink::LeBf16(out) => run.dequantize::<LeBf16>(out, scratch),
+                Sink::Copy(_) => Err(unsupported(entry, OutputKind::Bytes(entry.dtype()))),
+            }
+        }
+        Source::Raw { float } => {
+            let bytes = raw_bytes(file, entry, verify)?;
+            let source_float = || float.ok_or_else(|| unsupported(entry, OutputKind::F32));
+            match job.sink {
+                Sink::Copy(out) => {
+                    if out.len() != bytes.len() {
+                        return Err(Error::OutputSize {
+                            tensor: entry.name().to_owned(),
+                            kind: OutputKind::Bytes(entry.dtype()),
+                            expected: bytes.len(),
+                            found: out.len(),
+                        });
+                    }
+                    out.copy_from_slice(bytes);
+                    Ok(())
+                }
+                Sink::F32(out) => convert_checked::<ToF32>(entry, source_float()?, bytes, out),
+                Sink::F16(out) => convert_checked::<ToF16>(entry, source_float()?, bytes, out),
+                Sink::BF16(out) => convert_checked::<ToBf16>(entry, source_float()?, bytes, out),
+                Sink::LeF32(out) => convert_checked::<LeF32>(entry, source_float()?, bytes, out),
+                Sink::LeF16(out) => convert_checked::<LeF16>(entry, source_float()?, bytes, out),
+                Sink::LeBf16(out) => convert_checked::<LeBf16>(entry, source_float()?, bytes, out),
+                Sink::Codes(_) => Err(unsupported(entry, OutputKind::Codes)),
+            }
+        }
+    }
+}
+
+fn unsupported(entry: &TensorEntry, to: OutputKind) -> Error {
+    Error::UnsupportedConversion {
+        tensor: entry.name().to_owned(),
+        encoding: entry.encoding().name(),
+        from: entry.dtype(),
+        to,
+    }
+}
+
+/// Converts a raw float payload after checking that it holds exactly `out.len()` elements.
+fn convert_checked<C: Convert>(
+    entry: &TensorEntry,
+    source: FloatDtype,
+    bytes: &[u8],
+    out: &mut [C::Out],
+) -> Result<()> {
+    let expected = out.len().checked_mul(source.size());
+    if expected != Some(bytes.len()) {
+        return Err(Error::OutputSize {
+            tensor: entry.name().to_owned(),
+            kind: OutputKind::Bytes(source.dtype()),
+            expected: bytes.len() / source.size(),
+            found: out.len(),
+        });
+    }
+    convert_raw::<C>(source, bytes, out);
+    Ok(())
+}
+
+/// The payload of a raw tensor, after checking its CRC-32C when asked to.
+pub(crate) fn raw_bytes<'f>(
+    file: &'f EntroFile,
+    entry: &TensorEntry,
+    verify: bool,
+) -> Result<&'f [u8]> {
+    if !verify {
+        return Ok(file.payload(entry)?);
+    }
+    file.read_raw(entry).map_err(|err| match err {
+        entro_format::Error::ChecksumMismatch {
+            expected, found, ..
+        } => Error::RawChecksumMismatch {
+            tensor: entry.name().to_owned(),
+            expected,
+            found,
+        },
+        other => Error::Format(other),
+    })
+}
+
+/// Checks one chunk of a quantized tensor: its CRC-32C, then that it decodes (into `scratch`).
+pub(crate) fn check_chunk(
+    file: &EntroFile,
+    slot: &Slot<'_>,
+    chunk: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<u64> {
+    let entry = slot.entry;
+    let Source::Quantized(quant) = &slot.source else {
+        return Ok(0);
+    };
+    let bytes = chunk_bytes(file, entry, chunk, true)?;
+    let codes = quant
+        .quantized
+        .chunks()
+        .get(chunk)
+        .map_or(0, |info| info.codes);
+    let count = codes as usize;
+    scratch.resize(count, 0);
+    quant
+        .table
+        .decode_chunk(chunk, bytes, &mut scratch[..count])
+        .map_err(|source| Error::corrupt(entry.name(), chunk, source))?;
+    Ok(u64::from(codes))
+}
+
+/// The bytes of a chunk, after checking its CRC-32C when asked to.
+fn chunk_bytes<'f>(
+    file: &'f EntroFile,
+    entry: &TensorEntry,
+    chunk: usize,
+    verify: bool,
+) -> Result<&'f [u8]> {
+    if verify {
+        file.verify_chunk(entry, chunk).map_err(|err| match err {
+            entro_format::Error::ChecksumMismatch {
+                expected, found, ..
+            } => Error::ChecksumMismatch {
+                tensor: entry.name().to_owned(),
+                chunk,
+                expected,
+                found,
+            },
+            other => Error::Format(other),
+        })?;
+    }
+    Ok(file.chunk_bytes(entry, chunk)?)
+}
+
+/// A chunk of a quantized tensor being decoded to floats.
+struct Chunk<'s, 'f> {
+    entry: &'f TensorEntry,
+    quant: &'s QuantSlot<'f>,
+    index: usize,
+    bytes: &'f [u8],
+    /// Index of the chunk's first code within the tensor.
+    first_code: usize,
+}
+
+impl Chunk<'_, '_> {
+    fn corrupt(&self, source: entro_huffman::DecodeError) -> Error {
+        Error::corrupt(self.entry.name(), self.index, source)
+    }
+
+    /// Decodes and dequantizes the chunk into `out`.
+    ///
+    /// With one scale for the chunk (always so for per-tensor granularity) the codes go straight
+    /// through a lookup table inside the Huffman decoder. A chunk spanning several blocks is decoded
+    /// to codes in `scratch` first, then dequantized block by block.
+    fn dequantize<C: Convert>(&self, out: &mut [C::Out], scratch: &mut Vec<u8>) -> Result<()> {
+        let quant = self.quant;
+        if let Some(table) = quant.lut.as_ref().and_then(C::table) {
+            return quant
+                .table
+                .decode_chunk_mapped(self.index, self.bytes, table, out)
+                .map_err(|source| self.corrupt(source));
+        }
+        let blocks = &quant.quantized.params().blocks;
+        let end = self.first_code.saturating_add(out.len());
+        let bad_block = |element: usize| Error::BadBlock {
+            tensor: self.entry.name().to_owned(),
+            element,
+        };
+        let block_at = |element: usize| {
+            let block = quant.layout.block_of(element)?;
+            Some((*blocks.get(block)?, quant.layout.block_range(block)?))
+        };
+        if out.is_empty() {
+            return Ok(());
+        }
+        let (first_block, first_range) =
+            block_at(self.first_code).ok_or_else(|| bad_block(self.first_code))?;
+        if first_range.end >= end && out.len() >= 2 * quant.levels {
+            let table = C::lut(first_block);
+            return quant
+                .table
+                .decode_chunk_mapped(self.index, self.bytes, &table, out)
+                .map_err(|source| self.corrupt(source));
+        }
+        scratch.resize(out.len(), 0);
+        let codes = &mut scratch[..out.len()];
+        quant
+            .table
+            .decode_chunk(self.index, self.bytes, codes)
+            .map_err(|source| self.corrupt(source))?;
+        let mut at = 0;
+        while at < out.len() {
+            let element = self.first_code + at;
+            let (block, range) = block_at(element).ok_or_else(|| bad_block(element))?;
+            let stop = range.end.min(end) - self.first_code;
+            if stop <= at {
+                return Err(bad_block(element));
+            }
+            dequantize_run::<C>(&codes[at..stop], block, quant.levels, &mut out[at..stop]);
+            at = stop;
+        }
+        Ok(())
+    }
+}
