@@ -72,10 +72,6 @@ impl<'a> Cursor<'a> {
         Ok(LittleEndian::read_i32(&self.array::<4>(what)?))
     }
 
-    pub(crate) fn u64(&mut self, what: &str) -> Result<u64> {
-        Ok(LittleEndian::read_u64(&self.array::<8>(what)?))
-    }
-
     pub(crate) fn f32(&mut self, what: &str) -> Result<f32> {
         Ok(LittleEndian::read_f32(&self.array::<4>(what)?))
     }
@@ -98,11 +94,56 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A `u32` count, checked against `limit` (named by `what`).
+    /// An unsigned LEB128 varint: 7 bits per byte, least significant group
+    /// first, high bit set on every byte but the last. At most 10 bytes; the
+    /// shortest encoding is required (no redundant trailing zero groups).
+    pub(crate) fn varint(&mut self, what: &str) -> Result<u64> {
+        let start = self.offset();
+        let mut value: u64 = 0;
+        for index in 0..MAX_VARINT_LEN {
+            let byte = self.u8(what)?;
+            let group = u64::from(byte & 0x7F);
+            // The tenth byte may only contribute the top bit of a u64.
+            if index == MAX_VARINT_LEN - 1 && byte > 1 {
+                break;
+            }
+            value |= group << (7 * index);
+            if byte & 0x80 == 0 {
+                if index > 0 && byte == 0 {
+                    return Err(Error::format(
+                        start,
+                        format!("a shortest-form varint for {what}"),
+                        "a redundant zero byte",
+                    ));
+                }
+                return Ok(value);
+            }
+        }
+        Err(Error::format(
+            start,
+            format!("a varint of at most 64 bits for {what}"),
+            "a longer one",
+        ))
+    }
+
+    /// A varint that must fit in 32 bits.
+    pub(crate) fn varint_u32(&mut self, what: &str) -> Result<u32> {
+        let start = self.offset();
+        let value = self.varint(what)?;
+        u32::try_from(value).map_err(|_| {
+            Error::format(
+                start,
+                format!("a 32-bit value for {what}"),
+                value.to_string(),
+            )
+        })
+    }
+
+    /// A varint count, checked against `limit` (named by `what`).
     pub(crate) fn count(&mut self, what: &'static str, limit: usize) -> Result<usize> {
-        let value = self.u32(what)?;
-        check_limit(what, u64::from(value), as_u64(limit))?;
-        usize::try_from(value).map_err(|_| Error::limit(what, as_u64(limit), u64::from(value)))
+        let value = self.varint(what)?;
+        check_limit(what, value, as_u64(limit))?;
+        usize::try_from(value).map_err(|_| Error::limit(what, as_u64(limit), value))
     }
 
     /// A length-prefixed (`u32`) UTF-8 string of at most `limit` bytes.
@@ -144,12 +185,6 @@ pub(crate) fn put_i32(out: &mut Vec<u8>, value: i32) {
     out.extend_from_slice(&bytes);
 }
 
-pub(crate) fn put_u64(out: &mut Vec<u8>, value: u64) {
-    let mut bytes = [0u8; 8];
-    LittleEndian::write_u64(&mut bytes, value);
-    out.extend_from_slice(&bytes);
-}
-
 pub(crate) fn put_f32(out: &mut Vec<u8>, value: f32) {
     let mut bytes = [0u8; 4];
     LittleEndian::write_f32(&mut bytes, value);
@@ -162,7 +197,19 @@ pub(crate) fn put_f64(out: &mut Vec<u8>, value: f64) {
     out.extend_from_slice(&bytes);
 }
 
-/// A `u32` count; the caller has checked it against its `MAX_*` limit, which is below `u32::MAX`.
+/// Longest varint: ceil(64 / 7) bytes.
+const MAX_VARINT_LEN: usize = 10;
+
+/// Appends `value` as an unsigned LEB128 varint (see [`Cursor::varint`]).
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(u8::try_from(value & 0x7F).unwrap_or(0) | 0x80);
+        value >>= 7;
+    }
+    out.push(u8::try_from(value).unwrap_or(0));
+}
+
+/// A varint count, checked against its `MAX_*` limit.
 pub(crate) fn put_count(
     out: &mut Vec<u8>,
     what: &'static str,
@@ -170,9 +217,7 @@ pub(crate) fn put_count(
     limit: usize,
 ) -> Result<()> {
     check_limit(what, as_u64(count), as_u64(limit))?;
-    let count =
-        u32::try_from(count).map_err(|_| Error::limit(what, as_u64(limit), as_u64(count)))?;
-    put_u32(out, count);
+    put_varint(out, as_u64(count));
     Ok(())
 }
 
@@ -198,7 +243,7 @@ mod tests {
         put_u8(&mut out, 7);
         put_u32(&mut out, 0xDEAD_BEEF);
         put_i32(&mut out, -5);
-        put_u64(&mut out, u64::MAX - 1);
+        put_varint(&mut out, u64::MAX - 1);
         put_f32(&mut out, -1.5);
         put_f64(&mut out, 0.25);
         put_string(&mut out, "name", "héllo", 16).unwrap();
@@ -207,7 +252,7 @@ mod tests {
         assert_eq!(cursor.offset(), 101);
         assert_eq!(cursor.u32("b").unwrap(), 0xDEAD_BEEF);
         assert_eq!(cursor.i32("c").unwrap(), -5);
-        assert_eq!(cursor.u64("d").unwrap(), u64::MAX - 1);
+        assert_eq!(cursor.varint("d").unwrap(), u64::MAX - 1);
         assert_eq!(cursor.f32("e").unwrap(), -1.5);
         assert_eq!(cursor.f64("f").unwrap(), 0.25);
         assert_eq!(cursor.string("name", 16).unwrap(), "héllo");
@@ -229,7 +274,7 @@ mod tests {
     #[test]
     fn strings_are_length_limited_and_utf8_checked() {
         let mut out = Vec::new();
-        put_u32(&mut out, 100);
+        put_varint(&mut out, 100);
         let err = Cursor::new(&out, 0).string("name", 10).unwrap_err();
         assert!(matches!(
             err,
@@ -240,10 +285,10 @@ mod tests {
             }
         ));
         let mut out = Vec::new();
-        put_u32(&mut out, 2);
+        put_varint(&mut out, 2);
         out.extend_from_slice(&[b'a', 0xFF]);
         let err = Cursor::new(&out, 0).string("name", 10).unwrap_err();
-        assert!(matches!(err, Error::Format { offset: 5, .. }), "{err}");
+        assert!(matches!(err, Error::Format { offset: 2, .. }), "{err}");
         assert!(matches!(
             put_string(&mut Vec::new(), "name", "too long", 3),
             Err(Error::LimitExceeded { .. })
@@ -252,5 +297,39 @@ mod tests {
             Cursor::new(&[2], 0).bool("flag"),
             Err(Error::Format { .. })
         ));
+    }
+
+    #[test]
+    fn varints_round_trip_and_reject_malformed_forms() {
+        for value in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            put_varint(&mut out, value);
+            assert!(out.len() <= MAX_VARINT_LEN);
+            let mut cursor = Cursor::new(&out, 0);
+            assert_eq!(cursor.varint("v").unwrap(), value);
+            cursor.finish("v").unwrap();
+        }
+        let malformed: [&[u8]; 5] = [
+            &[0x80, 0x00],
+            &[0xFF, 0x80, 0x00],
+            &[0xFF; 10],
+            &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02],
+            &[0x80],
+        ];
+        for bytes in malformed {
+            let err = Cursor::new(bytes, 7).varint("v").unwrap_err();
+            assert!(matches!(err, Error::Format { .. }), "{bytes:?}: {err}");
+        }
     }
 }

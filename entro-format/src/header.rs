@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::bytes::{Cursor, put_count, put_string, put_u8, put_u32, put_u64};
+use crate::bytes::{Cursor, put_count, put_string, put_u8, put_u32, put_varint};
 use crate::dtype::Dtype;
 use crate::entry::{ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding, TensorEntry};
 use crate::error::{Error, Result, as_u64, check_limit};
@@ -11,7 +11,7 @@ use crate::metadata::FileMetadata;
 use crate::quantized::QuantizedEntry;
 
 /// Bytes in the smallest possible record: a raw scalar with an empty name.
-const MIN_RECORD_LEN: usize = 4 + 1 + 1 + 1 + 8 + 8 + 4;
+const MIN_RECORD_LEN: usize = 1 + 1 + 1 + 1 + 1 + 1 + 4;
 
 /// Appends the record of `entry` to `out`.
 pub(crate) fn encode_record(entry: &TensorEntry, out: &mut Vec<u8>) -> Result<()> {
@@ -25,11 +25,11 @@ pub(crate) fn encode_record(entry: &TensorEntry, out: &mut Vec<u8>) -> Result<()
     // MAX_NDIM is far below 256, so the count fits the u8 field.
     put_u8(out, u8::try_from(entry.shape.len()).unwrap_or(u8::MAX));
     for &dim in &entry.shape {
-        put_u64(out, as_u64(dim));
+        put_varint(out, as_u64(dim));
     }
     put_u8(out, entry.encoding.tag());
-    put_u64(out, entry.payload_offset);
-    put_u64(out, entry.payload_len);
+    put_varint(out, entry.payload_offset);
+    put_varint(out, entry.payload_len);
     match &entry.encoding {
         TensorEncoding::Raw { crc32c } => put_u32(out, *crc32c),
         TensorEncoding::Quantized(quantized) => quantized.encode(out)?,
@@ -52,7 +52,7 @@ pub(crate) fn decode_record(cursor: &mut Cursor<'_>) -> Result<TensorEntry> {
     let mut shape = Vec::with_capacity(ndim);
     let mut elements: u64 = 1;
     for _ in 0..ndim {
-        let dim = cursor.u64("dimension")?;
+        let dim = cursor.varint("dimension")?;
         elements = elements
             .checked_mul(dim)
             .ok_or_else(|| Error::limit("tensor elements", MAX_ELEMENTS, u64::MAX))?;
@@ -68,9 +68,9 @@ pub(crate) fn decode_record(cursor: &mut Cursor<'_>) -> Result<TensorEntry> {
             offset: tag_offset,
         });
     }
-    let payload_offset = cursor.u64("payload offset")?;
+    let payload_offset = cursor.varint("payload offset")?;
     let len_offset = cursor.offset();
-    let payload_len = cursor.u64("payload length")?;
+    let payload_len = cursor.varint("payload length")?;
     let encoding = if tag == ENCODING_RAW {
         let expected = dtype.byte_len(elements).ok_or_else(|| {
             Error::format(

@@ -165,7 +165,7 @@ mod tests {
             put_string(&mut out, "v", "value", 10).unwrap();
         }
         let err = MetadataMap::decode(&mut Cursor::new(&out, 0)).unwrap_err();
-        assert!(matches!(err, Error::Format { offset: 20, .. }), "{err}");
+        assert!(matches!(err, Error::Format { offset: 11, .. }), "{err}");
     }
 
     #[test]

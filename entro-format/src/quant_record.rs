@@ -3,7 +3,7 @@
 use entro_huffman::{Alphabet, Codebook, MAX_CHUNK_CODES};
 use entro_quant::{BlockLayout, BlockParams, ChosenScheme, Granularity, QuantParams, QuantStats};
 
-use crate::bytes::{Cursor, put_count, put_f32, put_f64, put_i32, put_u8, put_u32, put_u64};
+use crate::bytes::{Cursor, put_count, put_f32, put_f64, put_i32, put_u8, put_u32, put_varint};
 use crate::dtype::Dtype;
 use crate::entry::ChunkEntry;
 use crate::error::{Error, Result, as_u64};
@@ -12,8 +12,8 @@ use crate::quantized::QuantizedEntry;
 
 /// Bytes per quantization block: `f32` scale and `i32` zero point.
 const BLOCK_LEN: usize = 8;
-/// Bytes per chunk table entry: `u32` length and `u32` CRC-32C.
-const CHUNK_ENTRY_LEN: usize = 8;
+/// Fewest bytes per chunk table entry: a one-byte varint length and a `u32` CRC-32C.
+const CHUNK_ENTRY_LEN: usize = 5;
 
 pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     let params = &entry.params;
@@ -21,7 +21,7 @@ pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     put_u8(out, params.scheme.tag());
     let (granularity_tag, group) = params.granularity.to_parts();
     put_u8(out, granularity_tag);
-    put_u32(out, group);
+    put_varint(out, u64::from(group));
     put_count(out, "quantization blocks", params.blocks.len(), MAX_BLOCKS)?;
     for block in &params.blocks {
         put_f32(out, block.scale);
@@ -32,17 +32,16 @@ pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     entry.codebook.to_bytes(&mut codebook);
     put_count(out, "codebook length", codebook.len(), MAX_CODEBOOK_LEN)?;
     out.extend_from_slice(&codebook);
-    put_u32(out, entry.chunk_codes);
+    put_varint(out, u64::from(entry.chunk_codes));
     put_count(out, "chunk count", entry.chunks.len(), MAX_CHUNKS)?;
     for chunk in &entry.chunks {
-        put_u32(out, chunk.len);
+        put_varint(out, u64::from(chunk.len));
         put_u32(out, chunk.crc32c);
     }
     Ok(())
 }
 
 fn encode_stats(stats: &QuantStats, out: &mut Vec<u8>) {
-    put_u64(out, as_u64(stats.elements));
     for value in [stats.min, stats.max, stats.range_min, stats.range_max] {
         put_f32(out, value);
     }
@@ -56,7 +55,7 @@ fn encode_stats(stats: &QuantStats, out: &mut Vec<u8>) {
     ] {
         put_f64(out, value);
     }
-    put_u64(out, stats.saturated);
+    put_varint(out, stats.saturated);
 }
 
 /// Reads and validates a quantized record body for a tensor of `shape`
@@ -73,15 +72,9 @@ pub(crate) fn decode(
     }
     let params_offset = cursor.offset();
     let params = decode_params(cursor, shape)?;
-    let stats_offset = cursor.offset();
-    let stats = decode_stats(cursor)?;
-    if as_u64(stats.elements) != elements {
-        return Err(Error::format(
-            stats_offset,
-            format!("statistics over {elements} elements"),
-            stats.elements.to_string(),
-        ));
-    }
+    let elements_usize = usize::try_from(elements)
+        .map_err(|_| Error::limit("tensor elements", as_u64(usize::MAX), elements))?;
+    let stats = decode_stats(cursor, elements_usize)?;
     if let Err(err) = params.validate(shape) {
         return Err(Error::format(
             params_offset,
@@ -97,7 +90,7 @@ pub(crate) fn decode(
         ));
     }
     let chunk_codes_offset = cursor.offset();
-    let chunk_codes = cursor.u32("codes per chunk")?;
+    let chunk_codes = cursor.varint_u32("codes per chunk")?;
     let pairs = codebook.alphabet() == Alphabet::NibblePairs;
     if chunk_codes == 0
         || usize::try_from(chunk_codes).map_or(true, |n| n > MAX_CHUNK_CODES)
@@ -126,7 +119,7 @@ pub(crate) fn decode(
         let codes = elements
             .saturating_sub(first_code)
             .min(u64::from(chunk_codes));
-        let len = cursor.u32("chunk length")?;
+        let len = cursor.varint_u32("chunk length")?;
         let crc32c = cursor.u32("chunk checksum")?;
         // `codes` is at most `chunk_codes`, a u32.
         let codes = u32::try_from(codes).unwrap_or(chunk_codes);
@@ -162,7 +155,7 @@ fn decode_params(cursor: &mut Cursor<'_>, shape: &[usize]) -> Result<QuantParams
         .map_err(|err| Error::format(scheme_offset, "a known scheme tag", err.to_string()))?;
     let granularity_offset = cursor.offset();
     let granularity_tag = cursor.u8("granularity tag")?;
-    let group = cursor.u32("group size")?;
+    let group = cursor.varint_u32("group size")?;
     let granularity = Granularity::from_parts(granularity_tag, group)
         .ok()
         .filter(|granularity| granularity.to_parts() == (granularity_tag, group))
@@ -206,16 +199,8 @@ fn decode_params(cursor: &mut Cursor<'_>, shape: &[usize]) -> Result<QuantParams
     })
 }
 
-fn decode_stats(cursor: &mut Cursor<'_>) -> Result<QuantStats> {
-    let elements_offset = cursor.offset();
-    let elements = cursor.u64("statistics element count")?;
-    let elements = usize::try_from(elements).map_err(|_| {
-        Error::format(
-            elements_offset,
-            "an element count that fits in memory",
-            elements.to_string(),
-        )
-    })?;
+/// The element count is not stored: it is the tensor's, which the writer checks.
+fn decode_stats(cursor: &mut Cursor<'_>, elements: usize) -> Result<QuantStats> {
     let mut floats = [0f32; 4];
     for value in &mut floats {
         *value = cursor.f32("statistics")?;
@@ -224,7 +209,7 @@ fn decode_stats(cursor: &mut Cursor<'_>) -> Result<QuantStats> {
     for value in &mut doubles {
         *value = cursor.f64("statistics")?;
     }
-    let saturated = cursor.u64("saturated count")?;
+    let saturated = cursor.varint("saturated count")?;
     let [min, max, range_min, range_max] = floats;
     let [
         entropy_bits,

@@ -168,7 +168,7 @@ impl SyntheticTensor {
                         let u = rng.next_unit();
                         let sign = if rng.next_u64() & 1 == 0 { 1.0 } else { -1.0 };
                         let mut x = -b * (1.0 - u).ln() * sign;
-                        if rng.next_u64() % 20_000 == 0 {
+                        if rng.next_u64().is_multiple_of(20_000) {
                             x *= 10.0 + 30.0 * rng.next_unit();
                         }
                         bf16::from_f64(x)

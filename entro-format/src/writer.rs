@@ -125,6 +125,12 @@ impl EntroWriter {
         tensor: &EncodedTensor,
     ) -> Result<()> {
         let elements = element_count(shape)?;
+        if as_u64(tensor.stats().elements) != elements {
+            return Err(Error::invalid_argument(format!(
+                "tensor `{name}`: statistics cover {} elements, the shape has {elements}",
+                tensor.stats().elements
+            )));
+        }
         let encoding = TensorEncoding::Quantized(Box::new(tensor.to_entry()?));
         self.add(name, shape, dtype, elements, encoding, tensor.payload())
     }

@@ -26,9 +26,14 @@ fn every_truncation_is_an_error() {
     let bytes = common::small_file_bytes();
     for len in 0..bytes.len() {
         let result = EntroFile::from_bytes(&bytes[..len]);
-        let err = result.err().unwrap_or_else(|| panic!("truncation to {len} bytes was accepted"));
+        let err = result
+            .err()
+            .unwrap_or_else(|| panic!("truncation to {len} bytes was accepted"));
         assert!(
-            matches!(err.kind(), ErrorKind::Format | ErrorKind::LimitExceeded | ErrorKind::Checksum),
+            matches!(
+                err.kind(),
+                ErrorKind::Format | ErrorKind::LimitExceeded | ErrorKind::Checksum
+            ),
             "truncation to {len}: unexpected error {err}"
         );
     }
@@ -59,11 +64,17 @@ fn every_flipped_byte_is_caught() {
             let in_payload = payloads.iter().any(|range| range.contains(&position));
             match EntroFile::from_bytes(damaged) {
                 Err(err) => {
-                    assert!(!in_payload, "flip {mask:#x} at {position} (a payload) failed at open: {err}");
+                    assert!(
+                        !in_payload,
+                        "flip {mask:#x} at {position} (a payload) failed at open: {err}"
+                    );
                     caught_at_open += 1;
                 }
                 Ok(file) => {
-                    assert!(in_payload, "flip {mask:#x} at {position} was accepted at open");
+                    assert!(
+                        in_payload,
+                        "flip {mask:#x} at {position} was accepted at open"
+                    );
                     let err = file.verify_all().unwrap_err();
                     assert!(
                         matches!(err, Error::ChecksumMismatch { .. }),
@@ -74,7 +85,10 @@ fn every_flipped_byte_is_caught() {
             }
         }
     }
-    eprintln!("{} bytes: {caught_at_open} flips caught at open, {caught_by_checksum} by checksums", bytes.len());
+    eprintln!(
+        "{} bytes: {caught_at_open} flips caught at open, {caught_by_checksum} by checksums",
+        bytes.len()
+    );
     assert!(caught_at_open > 0 && caught_by_checksum > 0);
 }
 
@@ -94,7 +108,10 @@ fn payload_flips_name_the_tensor_and_chunk() {
     match err {
         Error::ChecksumMismatch { location, .. } => assert_eq!(
             location,
-            entro_format::ChecksumLocation::Chunk { tensor: "proj.weight".into(), chunk: 1 }
+            entro_format::ChecksumLocation::Chunk {
+                tensor: "proj.weight".into(),
+                chunk: 1
+            }
         ),
         other => panic!("unexpected {other}"),
     }

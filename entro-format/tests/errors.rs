@@ -16,9 +16,14 @@ fn files_in(folder: &std::path::Path) -> usize {
 #[test]
 fn a_dropped_writer_leaves_nothing_behind() {
     let folder = tempfile::tempdir().unwrap();
-    let mut writer = EntroWriter::create(folder.path().join("m.entro"), FileMetadata::default()).unwrap();
+    let mut writer =
+        EntroWriter::create(folder.path().join("m.entro"), FileMetadata::default()).unwrap();
     writer.add_raw("a", &[4], Dtype::F32, &[0; 16]).unwrap();
-    assert_eq!(files_in(folder.path()), 1, "the temporary file exists while writing");
+    assert_eq!(
+        files_in(folder.path()),
+        1,
+        "the temporary file exists while writing"
+    );
     drop(writer);
     assert_eq!(files_in(folder.path()), 0);
 }
@@ -38,17 +43,34 @@ fn misuse_is_reported_and_the_writer_stays_usable() {
     let long = "x".repeat(MAX_NAME_LEN + 1);
     let err = writer.add_raw(&long, &[1], Dtype::U8, &[0]).unwrap_err();
     assert!(matches!(err, Error::LimitExceeded { .. }), "{err}");
-    let err = writer.add_raw("huge", &[1 << 20, 1 << 20], Dtype::U8, &[]).unwrap_err();
-    assert!(matches!(err, Error::LimitExceeded { what: "tensor elements", .. }), "{err}");
+    let err = writer
+        .add_raw("huge", &[1 << 20, 1 << 20], Dtype::U8, &[])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                what: "tensor elements",
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     let weights = common::weights(3, 64);
     let (encoded, _) = common::quantized("q", &weights, &[8, 8], 8, Granularity::Channel, 16);
     // Eight channels' parameters do not fit a 4-row shape.
-    let err = writer.add_quantized("q", &[4, 16], Dtype::F32, &encoded).unwrap_err();
+    let err = writer
+        .add_quantized("q", &[4, 16], Dtype::F32, &encoded)
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
-    let err = writer.add_quantized("q", &[8, 8], Dtype::I32, &encoded).unwrap_err();
+    let err = writer
+        .add_quantized("q", &[8, 8], Dtype::I32, &encoded)
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
-    writer.add_quantized("q", &[8, 8], Dtype::BF16, &encoded).unwrap();
+    writer
+        .add_quantized("q", &[8, 8], Dtype::BF16, &encoded)
+        .unwrap();
     writer.finish().unwrap();
     let file = EntroFile::open(&path).unwrap();
     let names: Vec<_> = file.tensors().iter().map(|t| t.name()).collect();
@@ -59,11 +81,25 @@ fn misuse_is_reported_and_the_writer_stays_usable() {
 fn encoded_tensors_must_describe_their_payload() {
     let weights = common::weights(4, 64);
     let (encoded, codes) = common::quantized("q", &weights, &[8, 8], 8, Granularity::Tensor, 16);
-    let parts = || (encoded.params().clone(), *encoded.stats(), encoded.codebook().clone());
+    let parts = || {
+        (
+            encoded.params().clone(),
+            *encoded.stats(),
+            encoded.codebook().clone(),
+        )
+    };
     let (params, stats, codebook) = parts();
     let mut short = encoded.payload().to_vec();
     short.pop();
-    let err = EncodedTensor::new(params, stats, codebook, 16, encoded.chunks().to_vec(), short).unwrap_err();
+    let err = EncodedTensor::new(
+        params,
+        stats,
+        codebook,
+        16,
+        encoded.chunks().to_vec(),
+        short,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
     let (params, stats, codebook) = parts();
     let mut chunks = encoded.chunks().to_vec();
@@ -82,25 +118,49 @@ fn reader_rejects_entries_and_chunks_it_does_not_have() {
     let file = EntroFile::from_bytes(common::small_file_bytes()).unwrap();
     let raw = file.tensor("norm.weight").unwrap();
     let quantized = file.tensor("proj.weight").unwrap();
-    assert!(matches!(file.chunk_bytes(raw, 0), Err(Error::InvalidArgument { .. })));
-    assert!(matches!(file.read_raw(quantized), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        file.chunk_bytes(raw, 0),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        file.read_raw(quantized),
+        Err(Error::InvalidArgument { .. })
+    ));
     let chunks = quantized.quantized().unwrap().chunks().len();
-    assert!(matches!(file.verify_chunk(quantized, chunks), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        file.verify_chunk(quantized, chunks),
+        Err(Error::InvalidArgument { .. })
+    ));
     // An entry from a bigger file does not index out of this one.
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("big.entro");
     let mut writer = EntroWriter::create(&path, FileMetadata::default()).unwrap();
-    writer.add_raw("big", &[4096], Dtype::F32, &vec![0; 16384]).unwrap();
+    writer
+        .add_raw("big", &[4096], Dtype::F32, &vec![0; 16384])
+        .unwrap();
     writer.finish().unwrap();
     let big = EntroFile::open(&path).unwrap();
-    assert!(matches!(file.payload(&big.tensors()[0]), Err(Error::InvalidArgument { .. })));
-    assert!(matches!(file.read_raw(&big.tensors()[0]), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        file.payload(&big.tensors()[0]),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        file.read_raw(&big.tensors()[0]),
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 /// Rewrites one header byte and fixes the header checksum, as a newer writer would.
-fn patch_header(mut bytes: Vec<u8>, header_position: impl Fn(&[u8]) -> usize, value: u8) -> Vec<u8> {
+fn patch_header(
+    mut bytes: Vec<u8>,
+    header_position: impl Fn(&[u8]) -> usize,
+    value: u8,
+) -> Vec<u8> {
     let footer = bytes.len() - FOOTER_LEN;
-    let header_offset = usize::try_from(u64::from_le_bytes(bytes[footer..footer + 8].try_into().unwrap())).unwrap();
+    let header_offset = usize::try_from(u64::from_le_bytes(
+        bytes[footer..footer + 8].try_into().unwrap(),
+    ))
+    .unwrap();
     let position = header_offset + header_position(&bytes[header_offset..footer]);
     bytes[position] = value;
     let crc = crc32c::crc32c(&bytes[header_offset..footer]);
@@ -122,20 +182,33 @@ fn newer_files_get_their_own_errors() {
     let mut bytes = one_raw_tensor_file();
     bytes[8] = 2;
     let err = EntroFile::from_bytes(bytes).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedVersion { found: 2, supported: 1 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::UnsupportedVersion {
+                found: 2,
+                supported: 1
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 
-    // Header: presence flag (1), entro map count (4), tensor count (4), name (4 + 1),
-    // dtype (1), ndim (1), one dim (8), then the encoding tag.
-    let encoding_tag = |_: &[u8]| 1 + 4 + 4 + 4 + 1 + 1 + 1 + 8;
+    // Header: presence flag, entro map count, tensor count, name length, "t",
+    // dtype, ndim, one dim (one byte each), then the encoding tag.
+    let encoding_tag = |_: &[u8]| 8;
     let original = one_raw_tensor_file();
     let patched = patch_header(original.clone(), encoding_tag, 0);
     assert_eq!(patched, original, "the test must patch the encoding tag");
     for tag in [2, 3, 255] {
-        let err = EntroFile::from_bytes(patch_header(original.clone(), encoding_tag, tag)).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedEncoding { tag: t, .. } if t == tag), "{err}");
+        let err =
+            EntroFile::from_bytes(patch_header(original.clone(), encoding_tag, tag)).unwrap_err();
+        assert!(
+            matches!(err, Error::UnsupportedEncoding { tag: t, .. } if t == tag),
+            "{err}"
+        );
     }
-    let dtype_tag = |_: &[u8]| 1 + 4 + 4 + 4 + 1;
+    let dtype_tag = |_: &[u8]| 5;
     let err = EntroFile::from_bytes(patch_header(original, dtype_tag, 200)).unwrap_err();
     assert!(matches!(err, Error::Format { .. }), "{err}");
 }
@@ -143,9 +216,15 @@ fn newer_files_get_their_own_errors() {
 #[test]
 fn open_reports_io_errors_with_the_path() {
     let err = EntroFile::open("/nonexistent/model.entro").unwrap_err();
-    assert!(matches!(&err, Error::Io { path, .. } if path.ends_with("model.entro")), "{err}");
+    assert!(
+        matches!(&err, Error::Io { path, .. } if path.ends_with("model.entro")),
+        "{err}"
+    );
     let folder = tempfile::tempdir().unwrap();
     let empty = folder.path().join("empty.entro");
     std::fs::write(&empty, b"").unwrap();
-    assert!(matches!(EntroFile::open(&empty), Err(Error::Format { offset: 0, .. })));
+    assert!(matches!(
+        EntroFile::open(&empty),
+        Err(Error::Format { offset: 0, .. })
+    ));
 }

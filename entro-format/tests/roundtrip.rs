@@ -11,8 +11,15 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Raw { dtype: Dtype },
-    Quantized { dtype: Dtype, bits: u8, granularity: Granularity, chunk_codes: usize },
+    Raw {
+        dtype: Dtype,
+    },
+    Quantized {
+        dtype: Dtype,
+        bits: u8,
+        granularity: Granularity,
+        chunk_codes: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -30,11 +37,19 @@ fn granularity() -> impl Strategy<Value = Granularity> {
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    let raw = (prop::collection::vec(0usize..7, 0..4), prop::sample::select(Dtype::ALL.to_vec()))
+    let raw = (
+        prop::collection::vec(0usize..7, 0..4),
+        prop::sample::select(Dtype::ALL.to_vec()),
+    )
         .prop_filter("whole bytes", |(shape, dtype)| {
-            dtype.byte_len(shape.iter().product::<usize>() as u64).is_some()
+            dtype
+                .byte_len(shape.iter().product::<usize>() as u64)
+                .is_some()
         })
-        .prop_map(|(shape, dtype)| Spec { shape, kind: Kind::Raw { dtype } });
+        .prop_map(|(shape, dtype)| Spec {
+            shape,
+            kind: Kind::Raw { dtype },
+        });
     let quantized = (
         prop::collection::vec(0usize..24, 2..4),
         prop::sample::select(vec![Dtype::F32, Dtype::F16, Dtype::BF16]),
@@ -45,7 +60,12 @@ fn spec() -> impl Strategy<Value = Spec> {
         .prop_map(|(shape, dtype, bits, granularity, half_chunk)| Spec {
             shape,
             // Even, so that nibble-pair codebooks can use it too.
-            kind: Kind::Quantized { dtype, bits, granularity, chunk_codes: half_chunk * 2 },
+            kind: Kind::Quantized {
+                dtype,
+                bits,
+                granularity,
+                chunk_codes: half_chunk * 2,
+            },
         });
     prop_oneof![raw, quantized]
 }
@@ -61,7 +81,7 @@ fn metadata() -> impl Strategy<Value = FileMetadata> {
 /// What was written for one tensor, to compare against what is read.
 enum Written {
     Raw(Vec<u8>),
-    Quantized(EncodedTensor, Vec<u8>),
+    Quantized(Box<EncodedTensor>, Vec<u8>),
 }
 
 proptest! {
@@ -93,7 +113,7 @@ proptest! {
                     let (encoded, codes) =
                         common::quantized(&name, &weights, &spec.shape, bits, granularity, chunk_codes);
                     writer.add_quantized(&name, &spec.shape, dtype, &encoded).unwrap();
-                    written.push(Written::Quantized(encoded, codes));
+                    written.push(Written::Quantized(Box::new(encoded), codes));
                 }
             }
         }
@@ -144,7 +164,9 @@ fn chunk_lookup_by_code_index() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("w.entro");
     let mut writer = EntroWriter::create(&path, FileMetadata::default()).unwrap();
-    writer.add_quantized("w", &[10, 100], Dtype::F32, &encoded).unwrap();
+    writer
+        .add_quantized("w", &[10, 100], Dtype::F32, &encoded)
+        .unwrap();
     writer.finish().unwrap();
     let file = EntroFile::open(&path).unwrap();
     let quantized = file.tensors()[0].quantized().unwrap();
@@ -164,7 +186,10 @@ fn chunk_lookup_by_code_index() {
 fn an_empty_file_round_trips() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("empty.entro");
-    let summary = EntroWriter::create(&path, FileMetadata::default()).unwrap().finish().unwrap();
+    let summary = EntroWriter::create(&path, FileMetadata::default())
+        .unwrap()
+        .finish()
+        .unwrap();
     assert_eq!(summary.tensors, 0);
     let file = EntroFile::open(&path).unwrap();
     assert!(file.tensors().is_empty());

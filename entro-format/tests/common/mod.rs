@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests: synthetic tensors and small files.
-#![allow(dead_code, reason = "each test binary uses a different subset of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the helpers"
+)]
 
 use entro_format::{
     EncodedTensor, EntroFile, EntroWriter, FileMetadata, MetadataMap, TensorEntry, encode_quantized,
@@ -25,7 +28,9 @@ impl Rng {
 
     /// Roughly normal, mean 0, deviation `scale` (sum of four uniforms).
     pub(crate) fn weight(&mut self, scale: f32) -> f32 {
-        let sum: f32 = (0..4).map(|_| (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32).sum();
+        let sum: f32 = (0..4)
+            .map(|_| (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
+            .sum();
         (sum - 2.0) * scale * 1.7
     }
 
@@ -50,7 +55,11 @@ pub(crate) fn quantized(
     granularity: Granularity,
     chunk_codes: usize,
 ) -> (EncodedTensor, Vec<u8>) {
-    let config = QuantConfig { bits, granularity, ..QuantConfig::default() };
+    let config = QuantConfig {
+        bits,
+        granularity,
+        ..QuantConfig::default()
+    };
     let mut codes = vec![0u8; weights.len()];
     let report = quantize(name, FloatSlice::F32(weights), shape, &config, &mut codes).unwrap();
     let encoded = encode_quantized(name, &codes, report.params, report.stats, chunk_codes).unwrap();
@@ -66,7 +75,13 @@ pub(crate) fn decode_codes(file: &EntroFile, entry: &TensorEntry) -> Vec<u8> {
         file.verify_chunk(entry, index).unwrap();
         let start = usize::try_from(chunk.first_code).unwrap();
         let end = start + usize::try_from(chunk.codes).unwrap();
-        table.decode_chunk(index, file.chunk_bytes(entry, index).unwrap(), &mut codes[start..end]).unwrap();
+        table
+            .decode_chunk(
+                index,
+                file.chunk_bytes(entry, index).unwrap(),
+                &mut codes[start..end],
+            )
+            .unwrap();
     }
     codes
 }
@@ -74,8 +89,14 @@ pub(crate) fn decode_codes(file: &EntroFile, entry: &TensorEntry) -> Vec<u8> {
 /// Metadata as a converted checkpoint carries it.
 pub(crate) fn sample_metadata() -> FileMetadata {
     FileMetadata {
-        checkpoint: Some([("format", "pt"), ("origin", "synthetic")].into_iter().collect()),
-        entro: [("tool", "entro-format tests")].into_iter().collect::<MetadataMap>(),
+        checkpoint: Some(
+            [("format", "pt"), ("origin", "synthetic")]
+                .into_iter()
+                .collect(),
+        ),
+        entro: [("tool", "entro-format tests")]
+            .into_iter()
+            .collect::<MetadataMap>(),
     }
 }
 
@@ -85,16 +106,43 @@ pub(crate) fn small_file_bytes() -> Vec<u8> {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("small.entro");
     let mut writer = EntroWriter::create(&path, sample_metadata()).unwrap();
-    writer.add_raw("norm.weight", &[5], entro_format::Dtype::F32, &[1u8; 20]).unwrap();
+    writer
+        .add_raw("norm.weight", &[5], entro_format::Dtype::F32, &[1u8; 20])
+        .unwrap();
     let w = weights(1, 600);
     let (encoded, _) = quantized("proj.weight", &w, &[20, 30], 8, Granularity::Tensor, 256);
-    writer.add_quantized("proj.weight", &[20, 30], entro_format::Dtype::BF16, &encoded).unwrap();
+    writer
+        .add_quantized(
+            "proj.weight",
+            &[20, 30],
+            entro_format::Dtype::BF16,
+            &encoded,
+        )
+        .unwrap();
     let w = weights(2, 96);
-    let (encoded, _) = quantized("grouped.weight", &w, &[4, 24], 4, Granularity::Group(16), 64);
-    writer.add_quantized("grouped.weight", &[4, 24], entro_format::Dtype::F16, &encoded).unwrap();
+    let (encoded, _) = quantized(
+        "grouped.weight",
+        &w,
+        &[4, 24],
+        4,
+        Granularity::Group(16),
+        64,
+    );
+    writer
+        .add_quantized(
+            "grouped.weight",
+            &[4, 24],
+            entro_format::Dtype::F16,
+            &encoded,
+        )
+        .unwrap();
     let (encoded, _) = quantized("empty.weight", &[], &[0, 8], 8, Granularity::Tensor, 64);
-    writer.add_quantized("empty.weight", &[0, 8], entro_format::Dtype::F32, &encoded).unwrap();
-    writer.add_raw("step", &[], entro_format::Dtype::I64, &7i64.to_le_bytes()).unwrap();
+    writer
+        .add_quantized("empty.weight", &[0, 8], entro_format::Dtype::F32, &encoded)
+        .unwrap();
+    writer
+        .add_raw("step", &[], entro_format::Dtype::I64, &7i64.to_le_bytes())
+        .unwrap();
     writer.finish().unwrap();
     std::fs::read(path).unwrap()
 }
