@@ -6,29 +6,29 @@
 //! A slice of length `n` therefore never receives more than `n - 2` codes here, which lets callers
 //! bound the number of codes decoded by the slice length they pass.
 //!
-//! The table is a fixed-size array reference, so indexing with `buf & (N - 1)` needs no bounds check.
+//! The loops also stop at an empty entry (the prefix of a code longer than the table); the caller
+//! decodes that one symbol and calls them again.
+//!
+//! The table is a fixed-size array reference, so indexing with `buf & (TABLE_SIZE - 1)` needs no
+//! bounds check.
 
 use super::reader::StreamReader;
-use super::table::{entry_bits, entry_codes};
+use super::table::{Entries, TABLE_BITS, TABLE_SIZE, entry_bits, entry_codes};
 
 /// Bytes written by one lookup.
 pub(super) const STORE_BYTES: usize = 8;
 
 /// How many lookups one refill (at least 56 valid bits) pays for: each consumes at most
-/// `log2(N)` bits.
-const fn lookups_per_refill(entries: usize) -> usize {
-    if entries <= 1 << 14 { 4 } else { 3 }
-}
+/// `TABLE_BITS` bits.
+const LOOKUPS_PER_REFILL: usize = (56 / TABLE_BITS) as usize;
 
-/// One lookup; false (and nothing changed) if the store would not fit in `out`.
+/// One lookup; false (and nothing changed) at a long code or if the store would not fit in `out`.
 #[inline(always)]
-fn step<const N: usize>(
-    table: &[u64; N],
-    reader: &mut StreamReader,
-    out: &mut [u8],
-    pos: &mut usize,
-) -> bool {
-    let entry = table[(reader.buf as usize) & (N - 1)];
+fn step(table: &Entries, reader: &mut StreamReader, out: &mut [u8], pos: &mut usize) -> bool {
+    let entry = table[(reader.buf as usize) & (TABLE_SIZE - 1)];
+    if entry_codes(entry) == 0 {
+        return false;
+    }
     let Some(dst) = out.get_mut(*pos..*pos + STORE_BYTES) else {
         return false;
     };
@@ -38,11 +38,12 @@ fn step<const N: usize>(
     true
 }
 
-/// Decodes four streams side by side until one of them runs out of output room or gets within
-/// eight bytes of the end of the chunk. `pos[k]` is where stream `k` continues in `outs[k]`.
+/// Decodes four streams side by side until one of them runs out of output room, meets a long code
+/// or gets within eight bytes of the end of the chunk. `pos[k]` is where stream `k` continues in
+/// `outs[k]`.
 #[inline(never)]
-pub(super) fn decode4<const N: usize>(
-    table: &[u64; N],
+pub(super) fn decode4(
+    table: &Entries,
     chunk: &[u8],
     readers: &mut [StreamReader; 4],
     outs: [&mut [u8]; 4],
@@ -60,7 +61,7 @@ pub(super) fn decode4<const N: usize>(
         {
             break;
         }
-        for _ in 0..lookups_per_refill(N) {
+        for _ in 0..LOOKUPS_PER_REFILL {
             if !(step(table, &mut r0, o0, &mut p0)
                 && step(table, &mut r1, o1, &mut p1)
                 && step(table, &mut r2, o2, &mut p2)
@@ -76,8 +77,8 @@ pub(super) fn decode4<const N: usize>(
 
 /// Single-stream version of [`decode4`] for the streams left over when another one stopped.
 #[inline(never)]
-pub(super) fn decode1<const N: usize>(
-    table: &[u64; N],
+pub(super) fn decode1(
+    table: &Entries,
     chunk: &[u8],
     reader: &mut StreamReader,
     out: &mut [u8],
@@ -86,7 +87,7 @@ pub(super) fn decode1<const N: usize>(
     let mut local = reader.clone();
     let mut p = *pos;
     'outer: while local.refill_fast(chunk) {
-        for _ in 0..lookups_per_refill(N) {
+        for _ in 0..LOOKUPS_PER_REFILL {
             if !step(table, &mut local, out, &mut p) {
                 break 'outer;
             }

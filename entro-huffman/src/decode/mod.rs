@@ -1,13 +1,15 @@
 //! Table-driven chunk decoding.
 
+mod drive;
 mod kernel;
 mod reader;
 mod table;
 
 use crate::chunk::{HEADER_BYTES, STREAMS, StreamSplit};
 use crate::{Alphabet, ChunkInfo, Codebook, DecodeError};
+use drive::{Tables, finish};
 use reader::StreamReader;
-use table::{MIN_TABLE_BITS, build_entries, entry_bits, entry_codes};
+use table::{LongCodes, TABLE_BITS, build_entries};
 
 /// Codes decoded per stream between two passes of the fused mapping in
 /// [`DecodeTable::decode_chunk_mapped`]; four such blocks live on the stack.
@@ -17,23 +19,21 @@ const MAPPED_BLOCK: usize = 2048;
 /// each stream finishes on its own.
 const MAPPED_TAIL: usize = 64;
 
-/// A decode table for one codebook: `2^table_bits` multi-symbol entries (16 KiB for codes of up to 11
-/// bits, at most 256 KiB for 15-bit codes). Immutable, so one table can serve many threads.
+/// A decode table for one codebook: a 32 KiB primary table of `2^12` multi-symbol entries (up to
+/// six codes per lookup) plus a canonical search for the rare codes longer than 12 bits.
+/// Immutable, so one table can serve many threads.
 #[derive(Clone)]
 pub struct DecodeTable {
     alphabet: Alphabet,
-    table_bits: u8,
-    /// Empty for the empty codebook, else `2^table_bits` entries.
-    entries: Box<[u64]>,
-    /// Code lengths, for decoding single symbols at the end of a stream.
-    lengths: [u8; 256],
+    /// `None` for the empty codebook.
+    tables: Option<Tables>,
 }
 
 impl std::fmt::Debug for DecodeTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DecodeTable")
             .field("alphabet", &self.alphabet)
-            .field("table_bits", &self.table_bits)
+            .field("empty", &self.tables.is_none())
             .finish_non_exhaustive()
     }
 }
@@ -41,17 +41,14 @@ impl std::fmt::Debug for DecodeTable {
 impl DecodeTable {
     /// Builds the table for a (validated) codebook.
     pub fn new(codebook: &Codebook) -> Self {
-        let (table_bits, entries) = if codebook.is_empty() {
-            (0, Box::default())
-        } else {
-            let bits = codebook.max_length().max(MIN_TABLE_BITS);
-            (bits, build_entries(codebook, bits))
-        };
+        let tables = (!codebook.is_empty()).then(|| Tables {
+            alphabet: codebook.alphabet(),
+            entries: build_entries(codebook),
+            long: LongCodes::new(codebook),
+        });
         Self {
             alphabet: codebook.alphabet(),
-            table_bits,
-            entries,
-            lengths: *codebook.lengths(),
+            tables,
         }
     }
 
@@ -60,9 +57,9 @@ impl DecodeTable {
         self.alphabet
     }
 
-    /// Input bits per table lookup (0 for the empty codebook).
+    /// Input bits per primary table lookup; longer codes take a slower path.
     pub fn table_bits(&self) -> u8 {
-        self.table_bits
+        TABLE_BITS as u8
     }
 
     /// Decodes one chunk written by [`crate::encode`]; `out.len()` must be the chunk's code count.
@@ -79,20 +76,26 @@ impl DecodeTable {
         chunk: &[u8],
         out: &mut [u8],
     ) -> Result<(), DecodeError> {
-        let mut readers = self.prepare(chunk_index, chunk, out.len())?;
-        let split = StreamSplit::new(self.alphabet, out.len());
-        let mut outs = split_four(out, &split);
-        if !self.entries.is_empty() {
+        let (mut readers, tables) = self.prepare(chunk_index, chunk, out.len())?;
+        if let Some(tables) = tables {
+            let split = StreamSplit::new(self.alphabet, out.len());
+            let [o0, o1, o2, o3] = split_four(out, &split);
+            let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
             let mut pos = [0usize; STREAMS];
-            let [o0, o1, o2, o3] = &mut outs;
-            self.fast4(chunk, &mut readers, [o0, o1, o2, o3], &mut pos);
-            for ((reader, out), pos) in readers.iter_mut().zip(outs).zip(pos) {
+            tables.drive4(
+                chunk,
+                &mut readers,
+                [&mut *o0, &mut *o1, &mut *o2, &mut *o3],
+                limits,
+                &mut pos,
+            );
+            for ((reader, out), pos) in readers.iter_mut().zip([o0, o1, o2, o3]).zip(pos) {
                 let mut pos = pos;
-                self.fast1(chunk, reader, out, &mut pos);
-                self.decode_exact(chunk, reader, &mut out[pos..]);
+                tables.drive1(chunk, reader, out, out.len(), &mut pos);
+                tables.decode_exact(chunk, reader, &mut out[pos..]);
             }
         }
-        self.finish(chunk_index, &readers)
+        finish(chunk_index, &readers)
     }
 
     /// Like [`DecodeTable::decode_chunk`] but writes `lut[code]` for every code, e.g. to dequantize to
@@ -107,10 +110,10 @@ impl DecodeTable {
         lut: &[T; 256],
         out: &mut [T],
     ) -> Result<(), DecodeError> {
-        let mut readers = self.prepare(chunk_index, chunk, out.len())?;
-        let split = StreamSplit::new(self.alphabet, out.len());
-        let mut outs = split_four(out, &split);
-        if !self.entries.is_empty() {
+        let (mut readers, tables) = self.prepare(chunk_index, chunk, out.len())?;
+        if let Some(tables) = tables {
+            let split = StreamSplit::new(self.alphabet, out.len());
+            let mut outs = split_four(out, &split);
             let mut scratch = [[0u8; MAPPED_BLOCK]; STREAMS];
             let mut done = [0usize; STREAMS];
             loop {
@@ -118,7 +121,7 @@ impl DecodeTable {
                 if left.iter().any(|&left| left < MAPPED_TAIL) {
                     break;
                 }
-                // A slice of `left + 2` bytes never receives more than `left` codes (see kernel).
+                // A block of `left + 2` bytes never receives more than `left` codes (see kernel).
                 let [s0, s1, s2, s3] = &mut scratch;
                 let room = |k: usize| MAPPED_BLOCK.min(left[k] + 2);
                 let blocks = [
@@ -127,8 +130,9 @@ impl DecodeTable {
                     &mut s2[..room(2)],
                     &mut s3[..room(3)],
                 ];
+                let limits = left.map(|left| left.min(MAPPED_BLOCK));
                 let mut pos = [0usize; STREAMS];
-                self.fast4(chunk, &mut readers, blocks, &mut pos);
+                tables.drive4(chunk, &mut readers, blocks, limits, &mut pos);
                 for k in 0..STREAMS {
                     map_codes(&scratch[k][..pos[k]], lut, &mut outs[k][done[k]..]);
                     done[k] += pos[k];
@@ -140,9 +144,16 @@ impl DecodeTable {
             for (k, reader) in readers.iter_mut().enumerate() {
                 let (out, block) = (&mut outs[k], &mut scratch[k]);
                 loop {
-                    let room = MAPPED_BLOCK.min(out.len() - done[k] + 2);
+                    let left = out.len() - done[k];
+                    let room = MAPPED_BLOCK.min(left + 2);
                     let mut pos = 0;
-                    self.fast1(chunk, reader, &mut block[..room], &mut pos);
+                    tables.drive1(
+                        chunk,
+                        reader,
+                        &mut block[..room],
+                        left.min(MAPPED_BLOCK),
+                        &mut pos,
+                    );
                     map_codes(&block[..pos], lut, &mut out[done[k]..]);
                     done[k] += pos;
                     if pos == 0 {
@@ -151,13 +162,13 @@ impl DecodeTable {
                 }
                 while done[k] < out.len() {
                     let count = MAPPED_BLOCK.min(out.len() - done[k]);
-                    self.decode_exact(chunk, reader, &mut block[..count]);
+                    tables.decode_exact(chunk, reader, &mut block[..count]);
                     map_codes(&block[..count], lut, &mut out[done[k]..]);
                     done[k] += count;
                 }
             }
         }
-        self.finish(chunk_index, &readers)
+        finish(chunk_index, &readers)
     }
 
     /// Decodes consecutive chunks of one encoded stream (as returned by [`crate::encode`]) into `out`,
@@ -207,7 +218,7 @@ impl DecodeTable {
         chunk_index: usize,
         chunk: &[u8],
         codes: usize,
-    ) -> Result<[StreamReader; STREAMS], DecodeError> {
+    ) -> Result<([StreamReader; STREAMS], Option<&Tables>), DecodeError> {
         let header = chunk
             .get(..HEADER_BYTES)
             .ok_or(DecodeError::HeaderTruncated {
@@ -234,123 +245,15 @@ impl DecodeTable {
             bounds[stream + 1] = end as usize;
         }
         bounds[STREAMS] = chunk.len();
-        if codes > 0 && self.entries.is_empty() {
+        if codes > 0 && self.tables.is_none() {
             return Err(DecodeError::EmptyCodebook {
                 chunk: chunk_index,
                 bit_offset: HEADER_BYTES as u64 * 8,
                 codes,
             });
         }
-        Ok(std::array::from_fn(|k| {
-            StreamReader::new(bounds[k], bounds[k + 1])
-        }))
-    }
-
-    /// Four-stream fast loop with the table as a fixed-size array of the right width.
-    fn fast4(
-        &self,
-        chunk: &[u8],
-        readers: &mut [StreamReader; STREAMS],
-        outs: [&mut [u8]; STREAMS],
-        pos: &mut [usize; STREAMS],
-    ) {
-        macro_rules! run {
-            ($bits:literal) => {
-                if let Ok(table) = <&[u64; 1 << $bits]>::try_from(&*self.entries) {
-                    kernel::decode4(table, chunk, readers, outs, pos);
-                }
-            };
-        }
-        match self.table_bits {
-            11 => run!(11),
-            12 => run!(12),
-            13 => run!(13),
-            14 => run!(14),
-            _ => run!(15),
-        }
-    }
-
-    /// Single-stream fast loop, dispatched like [`Self::fast4`].
-    fn fast1(&self, chunk: &[u8], reader: &mut StreamReader, out: &mut [u8], pos: &mut usize) {
-        macro_rules! run {
-            ($bits:literal) => {
-                if let Ok(table) = <&[u64; 1 << $bits]>::try_from(&*self.entries) {
-                    kernel::decode1(table, chunk, reader, out, pos);
-                }
-            };
-        }
-        match self.table_bits {
-            11 => run!(11),
-            12 => run!(12),
-            13 => run!(13),
-            14 => run!(14),
-            _ => run!(15),
-        }
-    }
-
-    /// Decodes exactly `out.len()` codes, a symbol at a time where a whole entry would not fit.
-    /// Works anywhere in the chunk, including its last bytes. The table must not be empty.
-    fn decode_exact(&self, chunk: &[u8], reader: &mut StreamReader, out: &mut [u8]) {
-        let mask = self.entries.len().wrapping_sub(1);
-        let mut pos = 0;
-        while pos < out.len() {
-            if reader.count < 16 {
-                reader.refill(chunk);
-            }
-            let entry = self
-                .entries
-                .get((reader.buf as usize) & mask)
-                .copied()
-                .unwrap_or(0);
-            let bytes = (entry >> 16).to_le_bytes();
-            let left = out.len() - pos;
-            let codes = entry_codes(entry);
-            // Every entry holds at least one symbol, so each pass writes at least one code.
-            let (written, bits) = if (1..=left).contains(&codes) {
-                (codes, entry_bits(entry))
-            } else {
-                let symbol = match self.alphabet {
-                    Alphabet::Bytes => bytes[0],
-                    Alphabet::NibblePairs => bytes[0] << 4 | bytes[1],
-                };
-                (
-                    self.alphabet.codes_per_symbol().min(left),
-                    u32::from(self.lengths[usize::from(symbol)]),
-                )
-            };
-            out[pos..pos + written].copy_from_slice(&bytes[..written]);
-            pos += written;
-            reader.consume(bits);
-        }
-    }
-
-    /// Checks that every stream ended exactly on its last byte with zero padding.
-    fn finish(
-        &self,
-        chunk_index: usize,
-        readers: &[StreamReader; STREAMS],
-    ) -> Result<(), DecodeError> {
-        for (stream, reader) in readers.iter().enumerate() {
-            let (consumed, total) = (reader.consumed_bits(), reader.total_bits());
-            let base = reader.start as u64 * 8;
-            if consumed > total {
-                return Err(DecodeError::StreamOverrun {
-                    chunk: chunk_index,
-                    stream,
-                    bit_offset: base + total,
-                });
-            }
-            let padding = total - consumed;
-            // With fewer than 8 bits left the last byte has been loaded, so `buf` holds the padding.
-            if padding >= 8 || reader.buf & ((1u64 << padding) - 1) != 0 {
-                return Err(DecodeError::TrailingData {
-                    chunk: chunk_index,
-                    stream,
-                    bit_offset: base + consumed,
-                });
-            }
-        }
-        Ok(())
+        let readers = std::array::from_fn(|k| StreamReader::new(bounds[k], bounds[k + 1]));
+        Ok((readers, self.tables.as_ref()))
     }
 }
 

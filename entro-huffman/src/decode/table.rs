@@ -1,24 +1,33 @@
 //! Multi-symbol decode table construction.
 //!
-//! The table has `2^bits` entries indexed by the next `bits` input bits (least significant bit
-//! first). An entry holds every whole symbol whose code fits in those bits, up to
+//! The primary table has `2^TABLE_BITS` entries indexed by the next `TABLE_BITS` input bits (least
+//! significant bit first). An entry holds every whole symbol whose code fits in those bits, up to
 //! [`MAX_CODES_PER_ENTRY`] output codes, packed so that the hot loop needs one load, one unaligned
 //! 8-byte store and two shifts per lookup:
 //!
 //! ```text
-//! bits 0..8   total code length consumed (1..=bits)
+//! bits 0..8   total code length consumed (1..=TABLE_BITS)
 //! bits 8..16  number of output codes (1..=MAX_CODES_PER_ENTRY)
 //! bits 16..64 the output codes, first in the lowest byte
 //! ```
+//!
+//! An all-zero entry marks a prefix of a code longer than `TABLE_BITS`; those rare codes are decoded
+//! by [`LongCodes`], the classic canonical "first code per length" search.
 
-use crate::{Alphabet, Codebook};
+use crate::{Alphabet, Codebook, MAX_CODE_LENGTH};
 
 /// Most output codes one table entry can hold (six bytes of the 64-bit entry).
 pub(super) const MAX_CODES_PER_ENTRY: usize = 6;
 
-/// Tables are at least this wide so that short codes pack several symbols per lookup; 2^11 entries
-/// of 8 bytes keep the table at 16 KiB, well inside L1.
-pub(super) const MIN_TABLE_BITS: u8 = 11;
+/// Input bits per primary lookup: 2^12 entries of 8 bytes are 32 KiB, inside a 48 KiB L1 cache,
+/// and four lookups fit the 56 bits a refill guarantees.
+pub(super) const TABLE_BITS: u32 = 12;
+
+/// Entries in the primary table.
+pub(super) const TABLE_SIZE: usize = 1 << TABLE_BITS;
+
+/// The primary table.
+pub(super) type Entries = [u64; TABLE_SIZE];
 
 /// Bit length stored in an entry.
 #[inline(always)]
@@ -32,16 +41,16 @@ pub(super) fn entry_codes(entry: u64) -> usize {
     ((entry >> 8) & 0xff) as usize
 }
 
-/// The `2^table_bits` entries for a non-empty codebook.
-pub(super) fn build_entries(codebook: &Codebook, table_bits: u8) -> Box<[u64]> {
-    let size = 1usize << table_bits;
+/// The primary table of a non-empty codebook.
+pub(super) fn build_entries(codebook: &Codebook) -> Box<Entries> {
     let lengths = codebook.lengths();
     let codes = codebook.canonical_codes();
 
-    // First symbol and its length for every index; a complete code fills every slot exactly once.
-    let mut first: Vec<(u8, u8)> = vec![(0, 0); size];
+    // First symbol and its length for every index; a complete code fills every slot whose prefix is
+    // a code of at most TABLE_BITS bits, and leaves (0, 0) under the prefixes of longer codes.
+    let mut first: Vec<(u8, u8)> = vec![(0, 0); TABLE_SIZE];
     for (symbol, (&len, &code)) in (0..=255u8).zip(lengths.iter().zip(&codes)) {
-        if len == 0 {
+        if len == 0 || u32::from(len) > TABLE_BITS {
             continue;
         }
         let reversed = usize::from(code.reverse_bits() >> (16 - u32::from(len)));
@@ -52,19 +61,17 @@ pub(super) fn build_entries(codebook: &Codebook, table_bits: u8) -> Box<[u64]> {
 
     let alphabet = codebook.alphabet();
     let per_symbol = alphabet.codes_per_symbol();
-    let mut entries = vec![0u64; size].into_boxed_slice();
+    let mut entries = Box::new([0u64; TABLE_SIZE]);
     for (index, entry) in entries.iter_mut().enumerate() {
         let mut used_bits = 0u32;
         let mut count = 0usize;
         let mut packed = 0u64;
         loop {
             // Bits above the table width read as zero; a symbol is only taken if its whole code lies
-            // within the `table_bits - used_bits` real bits.
+            // within the `TABLE_BITS - used_bits` real bits.
             let (symbol, len) = first[index >> used_bits];
             let len = u32::from(len);
-            if len == 0
-                || used_bits + len > u32::from(table_bits)
-                || count + per_symbol > MAX_CODES_PER_ENTRY
+            if len == 0 || used_bits + len > TABLE_BITS || count + per_symbol > MAX_CODES_PER_ENTRY
             {
                 break;
             }
@@ -77,6 +84,75 @@ pub(super) fn build_entries(codebook: &Codebook, table_bits: u8) -> Box<[u64]> {
         *entry = u64::from(used_bits) | (count as u64) << 8 | packed << 16;
     }
     entries
+}
+
+/// Canonical decoding of codes longer than [`TABLE_BITS`]: codes of one length are consecutive
+/// numbers starting at `first_code[len]`, in symbol order.
+#[derive(Clone, Debug)]
+pub(super) struct LongCodes {
+    first_code: [u32; 16],
+    count: [u32; 16],
+    first_index: [usize; 16],
+    symbols: [u8; 256],
+    lengths: [u8; 256],
+}
+
+impl LongCodes {
+    pub(super) fn new(codebook: &Codebook) -> Self {
+        let lengths = codebook.lengths();
+        let mut count = [0u32; 16];
+        for &len in lengths {
+            count[usize::from(len)] += 1;
+        }
+        count[0] = 0;
+        let mut first_code = [0u32; 16];
+        let mut first_index = [0usize; 16];
+        let (mut code, mut index) = (0u32, 0usize);
+        for len in 1..16 {
+            code = (code + count[len - 1]) << 1;
+            index += count[len - 1] as usize;
+            first_code[len] = code;
+            first_index[len] = index;
+        }
+        let mut symbols = [0u8; 256];
+        let mut next = first_index;
+        for (symbol, &len) in (0..=255u8).zip(lengths) {
+            if len > 0 {
+                symbols[next[usize::from(len)]] = symbol;
+                next[usize::from(len)] += 1;
+            }
+        }
+        Self {
+            first_code,
+            count,
+            first_index,
+            symbols,
+            lengths: *lengths,
+        }
+    }
+
+    /// Code length of a symbol.
+    pub(super) fn length(&self, symbol: u8) -> u32 {
+        u32::from(self.lengths[usize::from(symbol)])
+    }
+
+    /// Decodes the symbol at the start of `window` (the next 15 bits, first bit lowest) whose code is
+    /// longer than [`TABLE_BITS`]; returns it with its length. Never fails: for an index that no
+    /// long code starts with (impossible for a complete code) it returns some symbol and 15 bits.
+    pub(super) fn decode(&self, window: u64) -> (u8, u32) {
+        let max = u32::from(MAX_CODE_LENGTH);
+        // The same bits, first bit highest, as the canonical code numbers are written.
+        let value = (window as u32).reverse_bits() >> (32 - max);
+        for len in TABLE_BITS + 1..=max {
+            let l = len as usize;
+            let offset = (value >> (max - len)).wrapping_sub(self.first_code[l]);
+            if offset < self.count[l] {
+                let index = self.first_index[l] + offset as usize;
+                return (self.symbols.get(index).copied().unwrap_or(0), len);
+            }
+        }
+        (self.symbols[0], max)
+    }
 }
 
 /// The codes one symbol stands for.
@@ -100,8 +176,8 @@ mod tests {
             lengths[usize::from(symbol)] = len;
         }
         let codebook = Codebook::from_lengths(Alphabet::Bytes, lengths).unwrap();
-        let entries = build_entries(&codebook, 11);
-        // All zero bits: eleven `a`s would fit, six are kept.
+        let entries = build_entries(&codebook);
+        // All zero bits: twelve `a`s would fit, six are kept.
         assert_eq!(entry_codes(entries[0]), 6);
         assert_eq!(entry_bits(entries[0]), 6);
         assert_eq!(entries[0] >> 16, u64::from_le_bytes(*b"aaaaaa\0\0"));
@@ -112,9 +188,30 @@ mod tests {
     }
 
     #[test]
+    fn long_codes_leave_empty_entries_and_decode_canonically() {
+        // Lengths 1, 2, ..., 14, 15, 15: the last three codes are longer than the table.
+        let mut lengths = [0u8; 256];
+        for (symbol, len) in (10u8..).zip(1..=15u8) {
+            lengths[usize::from(symbol)] = len;
+        }
+        lengths[200] = 15;
+        let codebook = Codebook::from_lengths(Alphabet::Bytes, lengths).unwrap();
+        let entries = build_entries(&codebook);
+        let long = LongCodes::new(&codebook);
+        let codes = codebook.canonical_codes();
+        // All-ones prefixes of 12 bits belong to the long codes.
+        assert_eq!(entries[TABLE_SIZE - 1], 0);
+        for symbol in [22u8, 23, 24, 200] {
+            let len = u32::from(lengths[usize::from(symbol)]);
+            let window = u64::from(codes[usize::from(symbol)].reverse_bits() >> (16 - len));
+            assert_eq!(long.decode(window), (symbol, len));
+        }
+    }
+
+    #[test]
     fn pair_entries_emit_two_codes_per_symbol() {
         let codebook = Codebook::build(&[1, 2, 1, 2, 3, 4], Alphabet::NibblePairs, 11).unwrap();
-        let entries = build_entries(&codebook, 11);
+        let entries = build_entries(&codebook);
         for &entry in entries.iter() {
             assert_eq!(entry_codes(entry) % 2, 0);
             assert!(entry_codes(entry) >= 2);
