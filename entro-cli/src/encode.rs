@@ -1,0 +1,104 @@
+//! Huffman coding of one tensor's codes on a thread pool.
+//!
+//! The codes are cut into a few segments per thread, each a whole number of
+//! chunks, and each segment is encoded on its own; the chunk tables are then
+//! joined. Since every chunk is coded independently this gives the same bytes
+//! as one sequential [`entro_huffman::encode`] call.
+
+use anyhow::Context as _;
+use entro_format::EncodedTensor;
+use entro_huffman::{ChunkInfo, Codebook, DEFAULT_MAX_CODE_LENGTH};
+use entro_quant::QuantReport;
+use rayon::prelude::*;
+
+/// Segments per thread: enough to balance uneven chunk costs, few enough that
+/// each segment's buffer is large (and so goes straight back to the OS when freed).
+const SEGMENTS_PER_THREAD: usize = 4;
+
+/// Builds the tensor's codebook and encodes `codes` in chunks of `chunk_codes`.
+pub(crate) fn encode_tensor(
+    name: &str,
+    codes: &[u8],
+    report: QuantReport,
+    chunk_codes: usize,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<EncodedTensor> {
+    let QuantReport { params, stats, .. } = report;
+    let codebook = Codebook::build_best(codes, params.bits, DEFAULT_MAX_CODE_LENGTH)
+        .with_context(|| format!("tensor `{name}`: cannot build a Huffman codebook"))?;
+    let chunks = codes.len().div_ceil(chunk_codes).max(1);
+    let segments = pool
+        .current_num_threads()
+        .saturating_mul(SEGMENTS_PER_THREAD);
+    let segment_codes = chunks.div_ceil(segments.max(1)).saturating_mul(chunk_codes);
+    let encoded: Vec<(Vec<ChunkInfo>, Vec<u8>)> = pool
+        .install(|| {
+            codes
+                .par_chunks(segment_codes.max(1))
+                .map(|segment| {
+                    let mut bytes = Vec::new();
+                    let infos = entro_huffman::encode(segment, &codebook, chunk_codes, &mut bytes)?;
+                    Ok((infos, bytes))
+                })
+                .collect::<Result<_, entro_huffman::EncodeError>>()
+        })
+        .with_context(|| format!("tensor `{name}`: Huffman coding failed"))?;
+
+    let total: usize = encoded.iter().map(|(_, bytes)| bytes.len()).sum();
+    let mut payload = Vec::with_capacity(total);
+    let mut table = Vec::with_capacity(chunks);
+    for (infos, bytes) in encoded {
+        let base = payload.len() as u64;
+        table.extend(infos.into_iter().map(|info| ChunkInfo {
+            offset: info.offset + base,
+            ..info
+        }));
+        payload.extend_from_slice(&bytes);
+    }
+    EncodedTensor::new(params, stats, codebook, chunk_codes, table, payload)
+        .with_context(|| format!("tensor `{name}`: cannot assemble the encoded chunks"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entro_quant::{FloatSlice, QuantConfig, quantize};
+
+    #[test]
+    fn parallel_segments_equal_one_sequential_encode() {
+        let weights: Vec<f32> = (0..50_001u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        for bits in [8u8, 4] {
+            let config = QuantConfig {
+                bits,
+                ..QuantConfig::default()
+            };
+            let mut codes = vec![0; weights.len()];
+            let report = quantize(
+                "w",
+                FloatSlice::F32(&weights),
+                &[weights.len()],
+                &config,
+                &mut codes,
+            )
+            .unwrap();
+            let sequential = entro_format::encode_quantized(
+                "w",
+                &codes,
+                report.params.clone(),
+                report.stats,
+                1024,
+            )
+            .unwrap();
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let parallel = encode_tensor("w", &codes, report.clone(), 1024, &pool).unwrap();
+                assert_eq!(parallel, sequential, "bits {bits} threads {threads}");
+            }
+        }
+    }
+}
