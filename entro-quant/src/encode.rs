@@ -237,7 +237,7 @@ impl Encoder {
 
 /// The power of two `2^-e` with `max_abs_weight * 2^-e` in `[1, 2)`, or `None`
 /// when that is not a normal f32 (all-zero or subnormal-only tensors).
-fn normalizer(max_abs_weight: f32) -> Option<f32> {
+pub(crate) fn normalizer(max_abs_weight: f32) -> Option<f32> {
     let usable = (2f32.powi(-100)..=f32::MAX).contains(&max_abs_weight);
     if !usable {
         return None;
@@ -335,6 +335,39 @@ impl Grid {
         let shifted = shifted + MAGIC;
         // Both subtractions are exact: the operands are small integers.
         (shifted.to_bits() as u8, (shifted - MAGIC) - self.zero_point)
+    }
+
+    /// Sum of squared reconstruction errors of `values`, each multiplied by
+    /// `normalizer` first (exact f64 sums when there is none), without writing
+    /// codes: the inner loop of the clipping search.
+    pub(crate) fn squared_error(&self, values: &[f32], normalizer: Option<f32>) -> f64 {
+        let Some(normalizer) = normalizer.filter(|_| self.fast) else {
+            return values
+                .iter()
+                .map(|&value| {
+                    let (code, _) = self.round(value * self.inverse);
+                    f64::from(value - self.params.dequantize_code(code)).powi(2)
+                })
+                .sum();
+        };
+        let mut sums = [0.0f32; LANES];
+        let (inverse, scale) = (self.inverse, self.params.scale);
+        let mut chunks = values.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for lane in 0..LANES {
+                let value = chunk[lane];
+                let (_, offset) = self.round(value * inverse);
+                let error = (value - offset * scale) * normalizer;
+                sums[lane] += error * error;
+            }
+        }
+        for (lane, &value) in chunks.remainder().iter().enumerate() {
+            let (_, offset) = self.round(value * inverse);
+            let error = (value - offset * scale) * normalizer;
+            sums[lane] += error * error;
+        }
+        let unscale = 1.0 / (f64::from(normalizer) * f64::from(normalizer));
+        sums.iter().map(|&sum| f64::from(sum) * unscale).sum()
     }
 
     /// Scalar path with f64 sums of absolute errors, for scales whose inverse

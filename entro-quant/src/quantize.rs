@@ -1,6 +1,6 @@
 //! The two entry points that produce codes: [`quantize`] and [`quantize_with_params`].
 
-use crate::clip::{clipped_range, sample_stride};
+use crate::clip::clipped_range;
 use crate::derive::{block_params, choose_scheme};
 use crate::encode::{Encoder, Grid, Histogram};
 use crate::scan::{BlockRange, block_ranges, overall};
@@ -108,7 +108,7 @@ fn check_lengths(
     Ok(())
 }
 
-/// Per-block clipped ranges, searched on (a strided sample of) each block.
+/// Per-block clipped ranges, each searched over all of the block's weights.
 fn clip_ranges(
     input: FloatSlice<'_>,
     layout: &BlockLayout,
@@ -116,23 +116,18 @@ fn clip_ranges(
     scheme: crate::ChosenScheme,
     bits: u8,
 ) -> Vec<BlockRange> {
-    let mut sample = Vec::new();
-    let mut scratch_codes = Vec::new();
     let mut scratch = Vec::new();
     layout
         .block_ranges()
         .zip(ranges)
         .map(|(elements, &range)| {
-            sample.clear();
-            let stride = sample_stride(elements.len());
-            if stride == 1 {
-                input.for_each_piece(elements, &mut scratch, |_, values| {
-                    sample.extend_from_slice(values);
+            clipped_range(scheme, bits, range, |grid, normalizer| {
+                let mut total = 0.0;
+                input.for_each_piece(elements.clone(), &mut scratch, |_, values| {
+                    total += grid.squared_error(values, normalizer);
                 });
-            } else {
-                sample.extend(elements.step_by(stride).filter_map(|i| input.get(i)));
-            }
-            clipped_range(scheme, bits, range, &sample, &mut scratch_codes)
+                total
+            })
         })
         .collect()
 }

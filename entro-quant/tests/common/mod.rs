@@ -2,6 +2,8 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 #![allow(unreachable_pub, reason = "a test helper module, not an API")]
 
+pub mod checkpoint;
+
 use entro_quant::{BlockParams, FloatSlice, QuantParams};
 use half::{bf16, f16};
 
@@ -35,6 +37,10 @@ impl Weights {
             Weights::F16(v) => FloatSlice::F16(v),
             Weights::BF16(v) => FloatSlice::BF16(v),
         }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slice().len()
     }
 
     /// The weights as f32, exactly as the quantizer sees them.
