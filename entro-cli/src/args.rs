@@ -15,8 +15,8 @@ use crate::cli::{
 };
 use crate::error::{UsageError, usage};
 
-/// Smallest synthetic model the demo and `synth` accept (one layer of the demo's shape).
-const MIN_SYNTHETIC_PARAMS: u64 = 1_000_000;
+/// Smallest synthetic model the demo and `synth` accept.
+const MIN_SYNTHETIC_PARAMS: u64 = 2_000_000;
 /// Largest synthetic model (about 40 GB of BF16), to catch a mistyped count.
 const MAX_SYNTHETIC_PARAMS: u64 = 20_000_000_000;
 /// Most decode repetitions `bench` accepts.

@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 use entro_decode::{DecodeOptions, DecodedTensor, Decoder, Target};
-use entro_format::EntroFile;
 use serde::Serialize;
 
 use crate::args::{BenchArgs, BenchTarget};
 use crate::format::{human_count, human_rate};
 use crate::interrupt;
+use crate::open;
 use crate::ui::Ui;
 
 /// One benchmark's result; `--json` prints exactly this.
@@ -83,7 +83,7 @@ pub(crate) fn measure(
     ui: &Ui,
 ) -> anyhow::Result<BenchResult> {
     let source = path.display().to_string();
-    let file = EntroFile::open(path)?;
+    let file = open::entro_file(path)?;
     let decoder = Decoder::new(DecodeOptions {
         threads,
         verify_checksums: checksums,

@@ -12,6 +12,7 @@ use crate::commands::output::{check_output, refuse_overwriting_input};
 use crate::encode::encode_tensor;
 use crate::format::{human_bytes, human_count};
 use crate::interrupt;
+use crate::open;
 use crate::page_release;
 use crate::tensor_data::float_data;
 use crate::ui::Ui;
@@ -58,7 +59,7 @@ pub(crate) struct CompressSummary {
 
 pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummary> {
     check_output(&args.output, args.force)?;
-    let checkpoint = SafetensorsCheckpoint::open(&args.input)?;
+    let checkpoint = open::checkpoint(&args.input)?;
     refuse_overwriting_input(
         &args.output,
         checkpoint.shard_paths().chain(checkpoint.index_path()),

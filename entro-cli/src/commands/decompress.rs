@@ -3,19 +3,19 @@
 
 use anyhow::{Context as _, anyhow};
 use entro_decode::{DecodeOptions, DecodedTensor, Decoder, FloatDtype, Target};
-use entro_format::EntroFile;
 use entro_format::safetensors::{SafetensorsWriter, TensorSpec};
 
 use crate::args::{DecompressArgs, OutputDtype};
 use crate::commands::output::{check_output, refuse_overwriting_input};
 use crate::format::human_bytes;
 use crate::interrupt;
+use crate::open;
 use crate::ui::Ui;
 
 pub(crate) fn run(args: &DecompressArgs, ui: &Ui) -> anyhow::Result<()> {
     check_output(&args.output, args.force)?;
     refuse_overwriting_input(&args.output, [args.input.as_path()])?;
-    let file = EntroFile::open(&args.input)?;
+    let file = open::entro_file(&args.input)?;
     let source = args.input.display().to_string();
     let target = match args.dtype {
         OutputDtype::Original => Target::Original,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::args::InspectArgs;
 use crate::format::{Align, Table, human_bytes, human_count};
+use crate::open;
 
 /// The whole report; `--json` prints exactly this.
 #[derive(Debug, Serialize)]
@@ -46,6 +47,8 @@ pub(crate) struct TensorReport {
     /// Payload bits per weight (Huffman chunks, or the raw bytes).
     pub(crate) coded_bits: f64,
     pub(crate) weights: u64,
+    /// Where the payload starts in the file, and its length.
+    pub(crate) payload_offset: u64,
     pub(crate) payload_bytes: u64,
     pub(crate) chunks: Option<usize>,
     /// `bytes` or `nibble_pairs`.
@@ -89,7 +92,7 @@ pub(crate) struct Totals {
 }
 
 pub(crate) fn run(args: &InspectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let file = EntroFile::open(&args.file)?;
+    let file = open::entro_file(&args.file)?;
     let report = report(&file, &args.file);
     if args.json {
         serde_json::to_writer(&mut *out, &report)?;
@@ -186,6 +189,7 @@ fn tensor_report(entry: &TensorEntry) -> TensorReport {
         entropy_bits: None,
         coded_bits,
         weights,
+        payload_offset: entry.payload_offset(),
         payload_bytes: entry.payload_len(),
         chunks: None,
         alphabet: None,

@@ -1,16 +1,17 @@
 //! `entro synth`: the demo's synthetic checkpoint as a file, for benchmarks
 //! and memory checks on models of any size without a download.
 
-use entro_format::synthetic::{SyntheticModel, write_safetensors};
+use entro_format::synthetic::write_safetensors;
 
 use crate::args::SynthArgs;
+use crate::commands::demo::synthetic_model;
 use crate::commands::output::check_output;
 use crate::format::{human_bytes, human_count};
 use crate::ui::Ui;
 
 pub(crate) fn run(args: &SynthArgs, ui: &Ui) -> anyhow::Result<()> {
     check_output(&args.output, args.force)?;
-    let model = SyntheticModel::with_params(args.params, args.seed);
+    let model = synthetic_model(args.params, args.seed);
     write_safetensors(&model, &args.output)?;
     let params = model.param_count();
     ui.note(format!(

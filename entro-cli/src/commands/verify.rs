@@ -5,10 +5,10 @@ use std::io::Write;
 
 use anyhow::bail;
 use entro_decode::{DecodeOptions, Decoder};
-use entro_format::EntroFile;
 
 use crate::args::VerifyArgs;
 use crate::format::human_count;
+use crate::open;
 use crate::ui::{Ui, Verbosity};
 
 /// Problems listed one per line before the final error.
@@ -17,7 +17,7 @@ const PROBLEMS_LISTED: usize = 20;
 pub(crate) fn run(args: &VerifyArgs, ui: &Ui, out: &mut dyn Write) -> anyhow::Result<()> {
     let path = args.file.display().to_string();
     // Opening checks the preamble, footer, header checksum and every record.
-    let file = EntroFile::open(&args.file)?;
+    let file = open::entro_file(&args.file)?;
     let decoder = Decoder::new(DecodeOptions {
         threads: args.threads,
         verify_checksums: true,
