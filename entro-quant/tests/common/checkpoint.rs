@@ -59,7 +59,7 @@ pub fn real_checkpoint() -> Result<PathBuf, String> {
 }
 
 /// The tensors of a safetensors file that the quantizer takes by default
-/// (float, 2 or more dimensions), in file order.
+/// (float, 2 or more dimensions), in the order the safetensors crate lists them.
 pub fn quantizable_tensors(path: &Path) -> Result<Vec<LoadedTensor>, Box<dyn Error>> {
     let bytes = std::fs::read(path)?;
     let file = SafeTensors::deserialize(&bytes)?;
