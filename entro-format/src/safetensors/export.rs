@@ -78,7 +78,7 @@ impl SafetensorsWriter {
     /// # Errors
     ///
     /// As [`SafetensorsWriter::create`]; [`Error::InvalidArgument`] if
-    /// `max_shard_bytes` is zero.
+    /// `max_shard_bytes` is zero or there are no tensors.
     pub fn create_sharded(
         folder: impl AsRef<Path>,
         tensors: Vec<TensorSpec>,
@@ -88,6 +88,12 @@ impl SafetensorsWriter {
         if max_shard_bytes == 0 {
             return Err(Error::invalid_argument(
                 "the maximum shard size must be positive",
+            ));
+        }
+        if tensors.is_empty() {
+            // An index must name at least one tensor to be read back.
+            return Err(Error::invalid_argument(
+                "a sharded checkpoint needs at least one tensor",
             ));
         }
         let sizes = tensor_sizes(&tensors)?;

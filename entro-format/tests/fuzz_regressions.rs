@@ -1,0 +1,82 @@
+//! Replays the committed `format_parse` fuzz corpus through the check the fuzz
+//! target runs, so that every input found by fuzzing stays covered on stable.
+//!
+//! Reads `fuzz/corpus/format_parse/seed-*` and `regressions/*` beside this
+//! crate; a missing folder (as in the published crate) replays nothing. Run
+//! with `ENTRO_WRITE_FUZZ_SEEDS=1` to (re)write the seed files.
+
+mod common;
+mod fuzz_checks;
+
+use std::path::{Path, PathBuf};
+
+use fuzz_checks::{ParseOutcome, format_parse};
+
+fn corpus_folder() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/format_parse")
+}
+
+/// Seeds: an intact small file, a damaged payload, a truncated file and a wrong version.
+fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let intact = common::small_file_bytes();
+    let file = entro_format::EntroFile::from_bytes(intact.clone()).unwrap();
+    let payload = usize::try_from(file.tensor("proj.weight").unwrap().payload_offset()).unwrap();
+    let mut damaged = intact.clone();
+    damaged[payload + 20] ^= 0x55;
+    let truncated = intact[..intact.len() - 7].to_vec();
+    let mut newer = intact.clone();
+    newer[8] = 9;
+    vec![
+        ("small", intact),
+        ("damaged-chunk", damaged),
+        ("truncated", truncated),
+        ("version-9", newer),
+    ]
+}
+
+#[test]
+fn seeds_behave_as_named() {
+    let outcomes: Vec<ParseOutcome> = seeds()
+        .iter()
+        .map(|(_, bytes)| format_parse(bytes))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ParseOutcome::Intact,
+            ParseOutcome::Damaged,
+            ParseOutcome::Rejected,
+            ParseOutcome::Rejected
+        ]
+    );
+    if std::env::var_os("ENTRO_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::create_dir_all(corpus_folder()).unwrap();
+        for (name, bytes) in seeds() {
+            std::fs::write(corpus_folder().join(format!("seed-{name}")), bytes).unwrap();
+        }
+    }
+}
+
+#[test]
+fn committed_corpus_replays() {
+    let folder = corpus_folder();
+    let mut files = Vec::new();
+    for (sub, seeds_only) in [(folder.clone(), true), (folder.join("regressions"), false)] {
+        let Ok(entries) = std::fs::read_dir(&sub) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_file() && (!seeds_only || name.starts_with("seed-")) {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        // Must not panic; the outcome itself depends on the input.
+        let outcome = format_parse(&bytes);
+        println!("{}: {outcome:?}", path.display());
+    }
+}
