@@ -25,8 +25,6 @@ struct Totals {
     weights: u64,
     entropy_weighted: f64,
     rel_rms_weighted: f64,
-    squared_error: f64,
-    squared_weight: f64,
     rejected: usize,
 }
 
@@ -47,8 +45,6 @@ fn measure(tensors: &[LoadedTensor], config: &QuantConfig) -> Totals {
                 totals.weights += report.stats.elements as u64;
                 totals.entropy_weighted += report.stats.entropy_bits * n;
                 totals.rel_rms_weighted += report.stats.rel_rms_error * n;
-                totals.squared_error += report.stats.squared_error;
-                totals.squared_weight += report.stats.squared_weight;
             }
             Err(QuantError::SchemeMismatch { .. }) => totals.rejected += 1,
             Err(err) => panic!("{}: {err}", tensor.name),
@@ -67,7 +63,7 @@ fn configs() -> Vec<QuantConfig> {
     let mut configs = Vec::new();
     for scheme in Scheme::ALL {
         for granularity in granularities {
-            for bits in [8, 6, 4, 3, 2] {
+            for bits in BITS {
                 configs.push(QuantConfig {
                     bits,
                     scheme,
@@ -120,29 +116,52 @@ fn run_all(tensors: &[LoadedTensor], configs: &[QuantConfig]) -> Vec<Totals> {
     results
 }
 
+const BITS: [u8; 5] = [8, 6, 4, 3, 2];
+
+/// One row per scheme, granularity and clipping; one column per bit width,
+/// each cell `entropy bits/weight / relative RMS error`.
 fn print_table(configs: &[QuantConfig], results: &[Totals], tensors: usize) {
-    println!(
-        "| scheme | granularity | clip | bits | entropy (bits/weight) | rel. RMS error | SNR (dB) | tensors rejected |"
-    );
-    println!("|---|---|---|---:|---:|---:|---:|---:|");
-    for (config, totals) in configs.iter().zip(results) {
-        let clip = if config.clip { "mse" } else { "-" };
-        let prefix = format!(
-            "| {} | {} | {clip} | {} |",
-            config.scheme, config.granularity, config.bits
-        );
-        if totals.weights == 0 {
-            println!("{prefix} - | - | - | {} of {tensors} |", totals.rejected);
-            continue;
+    print!("| scheme | granularity | clip |");
+    for bits in BITS {
+        print!(" {bits} bits |");
+    }
+    println!(" rejected |");
+    println!("|---|---|---|{}---:|", "---:|".repeat(BITS.len()));
+    let mut rows: Vec<(Scheme, Granularity, bool)> = Vec::new();
+    for config in configs {
+        let row = (config.scheme, config.granularity, config.clip);
+        if !rows.contains(&row) {
+            rows.push(row);
         }
-        let n = totals.weights as f64;
-        let snr = 10.0 * (totals.squared_weight / totals.squared_error).log10();
-        println!(
-            "{prefix} {:.3} | {:.2}% | {snr:.1} | {} |",
-            totals.entropy_weighted / n,
-            100.0 * totals.rel_rms_weighted / n,
-            totals.rejected,
+    }
+    for (scheme, granularity, clip) in rows {
+        print!(
+            "| {scheme} | {granularity} | {} |",
+            if clip { "mse" } else { "-" }
         );
+        let mut rejected = 0;
+        for bits in BITS {
+            let found = configs.iter().zip(results).find(|(c, _)| {
+                (c.scheme, c.granularity, c.clip, c.bits) == (scheme, granularity, clip, bits)
+            });
+            match found {
+                Some((_, totals)) if totals.weights > 0 => {
+                    let n = totals.weights as f64;
+                    print!(
+                        " {:.2} / {:.2}% |",
+                        totals.entropy_weighted / n,
+                        100.0 * totals.rel_rms_weighted / n
+                    );
+                    rejected = rejected.max(totals.rejected);
+                }
+                Some((_, totals)) => {
+                    print!(" - |");
+                    rejected = rejected.max(totals.rejected);
+                }
+                None => print!(" |"),
+            }
+        }
+        println!(" {rejected} of {tensors} |");
     }
 }
 
@@ -175,7 +194,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tensors.len()
     );
     println!(
-        "Entropy and relative RMS error are means weighted by tensor size; SNR is over all weights."
+        "Each cell: entropy of the codes (bits/weight) / relative RMS error, both means \
+         weighted by tensor size. Rejected: tensors the scheme cannot represent."
     );
     println!();
     print_table(&configs, &results, tensors.len());
