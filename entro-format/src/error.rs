@@ -133,6 +133,7 @@ impl fmt::Display for ChecksumLocation {
 
 /// The category of an [`Error`], for callers that map errors to exit codes or retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// [`Error::Io`].
     Io,

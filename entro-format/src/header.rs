@@ -6,6 +6,7 @@ use crate::bytes::{Cursor, put_count, put_string, put_u8, put_u32, put_varint};
 use crate::dtype::Dtype;
 use crate::entry::{ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding, TensorEntry};
 use crate::error::{Error, Result, as_u64, check_limit};
+use crate::layout::{PREAMBLE_LEN, align_up};
 use crate::limits::{MAX_ELEMENTS, MAX_NAME_LEN, MAX_NDIM, MAX_TENSORS};
 use crate::metadata::FileMetadata;
 use crate::quantized::QuantizedEntry;
@@ -37,9 +38,15 @@ pub(crate) fn encode_record(entry: &TensorEntry, out: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-/// Reads and validates one record. Checks everything that one record alone
-/// determines; placement in the file is checked by the caller.
-pub(crate) fn decode_record(cursor: &mut Cursor<'_>) -> Result<TensorEntry> {
+/// Reads and validates one record whose payload must start at `payload_start`
+/// (the tiling position) and end by `payload_limit` (the header offset).
+/// Checks everything that one record determines; the padding bytes between
+/// payloads are checked by the reader.
+pub(crate) fn decode_record(
+    cursor: &mut Cursor<'_>,
+    payload_start: u64,
+    payload_limit: u64,
+) -> Result<TensorEntry> {
     let name = cursor
         .string("tensor name length", MAX_NAME_LEN)?
         .to_owned();
@@ -68,9 +75,27 @@ pub(crate) fn decode_record(cursor: &mut Cursor<'_>) -> Result<TensorEntry> {
             offset: tag_offset,
         });
     }
+    let offset_offset = cursor.offset();
     let payload_offset = cursor.varint("payload offset")?;
+    if payload_offset != payload_start {
+        return Err(Error::format(
+            offset_offset,
+            format!(
+                "payload offset {payload_start} (the first aligned byte after the previous payload)"
+            ),
+            payload_offset.to_string(),
+        ));
+    }
     let len_offset = cursor.offset();
     let payload_len = cursor.varint("payload length")?;
+    let payload_room = payload_limit.saturating_sub(payload_start);
+    if payload_len > payload_room {
+        return Err(Error::format(
+            len_offset,
+            format!("a payload length of at most {payload_room} (it must end before the header)"),
+            payload_len.to_string(),
+        ));
+    }
     let encoding = if tag == ENCODING_RAW {
         let expected = dtype.byte_len(elements).ok_or_else(|| {
             Error::format(
@@ -125,9 +150,15 @@ pub(crate) fn decode_header(header: &[u8], base: u64) -> Result<(FileMetadata, V
     // The header length, not the untrusted count, bounds the allocation.
     let mut tensors = Vec::with_capacity(count.min(cursor.remaining() / MIN_RECORD_LEN));
     let mut names = HashSet::with_capacity(tensors.capacity());
+    // Payloads tile the file: each starts at the first aligned byte after the last.
+    let mut payload_end = as_u64(PREAMBLE_LEN);
     for _ in 0..count {
         let offset = cursor.offset();
-        let entry = decode_record(&mut cursor)?;
+        let payload_start = align_up(payload_end)
+            .ok_or_else(|| Error::format(offset, "offsets that fit in 64 bits", "an overflow"))?;
+        let entry = decode_record(&mut cursor, payload_start, base)?;
+        // decode_record checked that the payload ends before the header at `base`.
+        payload_end = payload_start.saturating_add(entry.payload_len);
         if !names.insert(entry.name.clone()) {
             return Err(Error::format(
                 offset,

@@ -174,9 +174,13 @@ impl EntroWriter {
         encode_record(&entry, &mut record)?;
         // Read the record back with the reader's own checks, so the writer can
         // never produce a file the reader rejects.
-        decode_record(&mut Cursor::new(&record, 0)).map_err(|err| match err {
-            Error::LimitExceeded { .. } => err,
-            other => Error::invalid_argument(format!("tensor `{name}` is inconsistent: {other}")),
+        decode_record(&mut Cursor::new(&record, 0), payload_offset, u64::MAX).map_err(|err| {
+            match err {
+                Error::LimitExceeded { .. } => err,
+                other => {
+                    Error::invalid_argument(format!("tensor `{name}` is inconsistent: {other}"))
+                }
+            }
         })?;
         check_limit(
             "header length",

@@ -228,3 +228,30 @@ fn open_reports_io_errors_with_the_path() {
         Err(Error::Format { offset: 0, .. })
     ));
 }
+
+#[test]
+fn misplaced_payloads_are_reported_at_the_field() {
+    let original = one_raw_tensor_file();
+    let footer = original.len() - FOOTER_LEN;
+    let header_offset = u64::from_le_bytes(original[footer..footer + 8].try_into().unwrap());
+    // The single-byte varints after the encoding tag: payload offset (64), then length (2).
+    let (offset_field, len_field) = (9, 10);
+    assert_eq!(
+        original[usize::try_from(header_offset).unwrap() + offset_field],
+        64
+    );
+    let moved = patch_header(original.clone(), |_: &[u8]| offset_field, 65);
+    let err = EntroFile::from_bytes(moved).unwrap_err();
+    let at = header_offset + offset_field as u64;
+    assert!(
+        matches!(err, Error::Format { offset, .. } if offset == at),
+        "{err}"
+    );
+    let too_long = patch_header(original, |_: &[u8]| len_field, 127);
+    let err = EntroFile::from_bytes(too_long).unwrap_err();
+    let at = header_offset + len_field as u64;
+    assert!(
+        matches!(err, Error::Format { offset, .. } if offset == at),
+        "{err}"
+    );
+}
