@@ -10,6 +10,7 @@ use crate::commands::output::{check_output, refuse_overwriting_input};
 use crate::format::human_bytes;
 use crate::interrupt;
 use crate::open;
+use crate::page_release;
 use crate::ui::Ui;
 
 pub(crate) fn run(args: &DecompressArgs, ui: &Ui) -> anyhow::Result<()> {
@@ -59,6 +60,10 @@ pub(crate) fn run(args: &DecompressArgs, ui: &Ui) -> anyhow::Result<()> {
             .write_tensor(entry.name(), &bytes)
             .with_context(|| format!("writing {}", args.output.display()))?;
         bar.inc(bytes.len() as u64);
+        // The compressed bytes are not read again; keep the resident set at one tensor.
+        if let Ok(payload) = file.payload(entry) {
+            page_release::release(payload);
+        }
     }
     interrupt::check()?;
     writer.finish()?;

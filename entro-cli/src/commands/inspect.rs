@@ -229,6 +229,19 @@ fn tensor_report(entry: &TensorEntry) -> TensorReport {
     report
 }
 
+/// A ratio row: the file against every weight stored at `bits` bits.
+fn baseline(total: &Totals, bits: u64) -> String {
+    let ratio = match bits {
+        16 => total.ratio_vs_fp16,
+        8 => total.ratio_vs_uint8,
+        _ => total.ratio_vs_uint4,
+    };
+    format!(
+        "{ratio:.2}x  ({} at {bits} bits/weight)",
+        human_bytes(total.weights * bits / 8)
+    )
+}
+
 fn scheme_name(scheme: ChosenScheme) -> &'static str {
     match scheme {
         ChosenScheme::Unsigned { .. } => "unsigned",
@@ -340,23 +353,14 @@ fn render(report: &FileReport) -> String {
         (
             "vs original",
             format!(
-                "{:.2}x smaller ({})",
+                "{:.2}x  ({} in the source dtypes)",
                 total.ratio_vs_original,
                 human_bytes(total.original_bytes)
             ),
         ),
-        (
-            "vs fp16",
-            format!("{:.2}x smaller (16 bits/weight)", total.ratio_vs_fp16),
-        ),
-        (
-            "vs uint8",
-            format!("{:.2}x smaller (8 bits/weight)", total.ratio_vs_uint8),
-        ),
-        (
-            "vs uint4",
-            format!("{:.2}x smaller (4 bits/weight)", total.ratio_vs_uint4),
-        ),
+        ("vs fp16", baseline(total, 16)),
+        ("vs uint8", baseline(total, 8)),
+        ("vs uint4", baseline(total, 4)),
         (
             "worst error",
             format!(
