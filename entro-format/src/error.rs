@@ -132,8 +132,10 @@ impl fmt::Display for ChecksumLocation {
 }
 
 /// The category of an [`Error`], for callers that map errors to exit codes or retries.
+///
+/// The set of categories is fixed (callers match it exhaustively, e.g. to
+/// choose exit codes); new error variants join one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum ErrorKind {
     /// [`Error::Io`].
     Io,
