@@ -1,13 +1,15 @@
 //! Decode throughput.
 //!
 //! - `smollm2_codes_1t`: the real SmolLM2-135M checkpoint (8-bit, one scale per tensor), decoded to
-//!   `u8` codes on one thread, against zstd -3 and -19 decompressing the same concatenated code bytes.
+//!   `u8` codes on one thread (with and without checksums, and the bare Huffman decoder), against
+//!   zstd -3 and -19 decompressing the same concatenated code bytes; also fused to f16 and f32.
+//!   Throughput counts one byte per weight for all of them.
 //! - `synthetic_100m`: a synthetic llama-shaped checkpoint of about 100 M weights, decoded on 1 and 2
 //!   threads to codes and, fused, to f16, bf16 and f32.
 //! - `memcpy`: `copy_from_slice` of a buffer larger than the last-level cache, the physical limit.
 //!
-//! Throughput is in bytes of output (one byte per weight for codes, two for f16 and bf16, four for
-//! f32). Every decode writes into buffers allocated once, as `entro bench` does.
+//! Elsewhere throughput is in bytes of output (one byte per weight for codes, two for f16 and bf16,
+//! four for f32). Every decode writes into buffers allocated once, as `entro bench` does.
 
 mod support;
 
@@ -16,6 +18,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use entro_decode::{DecodeOptions, DecodedTensor, Decoder, Target, TypedBuffer};
 use entro_format::EntroFile;
+use entro_huffman::DecodeTable;
 use rayon::prelude::*;
 
 /// Large enough to defeat any last-level cache this runs on (480 MiB on the development machine).
@@ -93,7 +96,41 @@ fn smollm2(c: &mut Criterion) {
     group.bench_function("entro_crc", |b| {
         b.iter(|| checked.decode_buffers(&file, &mut codes).expect("decodes"));
     });
+    // Fused dequantization; throughput stays in weights (one "byte" per weight) for comparison.
+    for target in [Target::F16, Target::F32] {
+        let mut floats = buffers(&unchecked, &file, target);
+        let name = format!("entro_{target:?}").to_lowercase();
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                unchecked
+                    .decode_buffers(&file, &mut floats)
+                    .expect("decodes")
+            });
+        });
+    }
+    // The Huffman decoder alone, chunk after chunk with prepared tables: what the scheduler adds.
+    let tables: Vec<_> = file
+        .tensors()
+        .iter()
+        .filter_map(|entry| Some((entry, DecodeTable::new(entry.quantized()?.codebook()))))
+        .collect();
     let mut out = vec![0u8; stream.len()];
+    group.bench_function("huffman_only", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            for (entry, table) in &tables {
+                let chunks = entry.quantized().expect("quantized").chunks();
+                for (index, info) in chunks.iter().enumerate() {
+                    let bytes = file.chunk_bytes(entry, index).expect("chunk");
+                    let end = at + info.codes as usize;
+                    table
+                        .decode_chunk(index, bytes, &mut out[at..end])
+                        .expect("decodes");
+                    at = end;
+                }
+            }
+        });
+    });
     let mut zstd = zstd::bulk::Decompressor::new().expect("a zstd context");
     for (name, compressed) in [("zstd3", &zstd3), ("zstd19", &zstd19)] {
         group.bench_function(name, |b| {
