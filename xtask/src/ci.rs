@@ -1,6 +1,5 @@
 //! `cargo xtask ci`: the checks that `.ci/run` makes, runnable locally.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -10,7 +9,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if let Some(extra) = args.first() {
         bail!("`ci` takes no arguments, got `{extra}`");
     }
-    let root = workspace_root();
+    let root = crate::util::workspace_root();
     let status = Command::new("bash")
         .arg(root.join(".ci/run"))
         .current_dir(&root)
@@ -20,10 +19,4 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         bail!(".ci/run failed ({status})");
     }
     Ok(())
-}
-
-fn workspace_root() -> PathBuf {
-    // xtask lives one level below the workspace root.
-    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().map(PathBuf::from).unwrap_or(manifest_dir)
 }
