@@ -70,7 +70,7 @@ impl Ui {
     /// A bar counting bytes; hidden when bars are off.
     pub(crate) fn bytes_bar(&self, total: u64, prefix: &'static str) -> ProgressBar {
         let style = ProgressStyle::with_template(
-            "{prefix:>10} [{bar:32}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_msg}",
+            "{prefix:>10} [{bar:32}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta} {wide_msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
