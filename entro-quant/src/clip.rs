@@ -3,7 +3,7 @@
 
 use crate::ChosenScheme;
 use crate::derive::block_params;
-use crate::encode::{Grid, normalizer};
+use crate::grid::{Grid, normalizer};
 use crate::scan::BlockRange;
 
 /// The search shrinks the range by factors in `[MIN_SHRINK, 1]`: first in

@@ -6,7 +6,7 @@ use crate::{Granularity, QuantError};
 
 /// Largest number of blocks a tensor may have. A non-empty row never has more
 /// blocks than elements, so this only bounds degenerate shapes with empty rows.
-pub const MAX_BLOCKS: usize = 1 << 32;
+pub const MAX_BLOCKS: usize = u32::MAX as usize;
 
 /// Block geometry of one tensor for one [`Granularity`].
 ///

@@ -56,6 +56,8 @@ mod dequantize;
 mod derive;
 mod encode;
 mod error;
+mod grid;
+mod histogram;
 mod input;
 mod layout;
 mod params;
@@ -94,3 +96,8 @@ mod tests {
         assert!(!should_quantize(false, &[4, 4]));
     }
 }
+
+/// Compiles and runs the README's example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

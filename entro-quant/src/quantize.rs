@@ -2,7 +2,9 @@
 
 use crate::clip::clipped_range;
 use crate::derive::{block_params, choose_scheme};
-use crate::encode::{Encoder, Grid, Histogram};
+use crate::encode::Encoder;
+use crate::grid::Grid;
+use crate::histogram::Histogram;
 use crate::scan::{BlockRange, block_ranges, overall};
 use crate::stats::summarize;
 use crate::{BlockLayout, FloatSlice, QuantConfig, QuantError, QuantParams, QuantReport};

@@ -4,7 +4,10 @@
 
 pub mod checkpoint;
 
-use entro_quant::{BlockParams, FloatSlice, QuantParams};
+use entro_quant::{
+    BlockParams, FloatSlice, FloatSliceMut, QuantConfig, QuantParams, QuantReport, dequantize,
+    quantize,
+};
 use half::{bf16, f16};
 
 /// Weights in one of the three input formats, with their f32 view.
@@ -69,4 +72,45 @@ pub fn reference_value(block: BlockParams, code: u8) -> f32 {
 /// The documented half-step bound.
 pub fn half_step(block: BlockParams) -> f32 {
     block.scale.abs() * (0.5 + 1.0 / 4096.0)
+}
+
+/// Quantizes F32 `values` and dequantizes them back: (report, codes, restored).
+pub fn run(
+    values: &[f32],
+    shape: &[usize],
+    config: &QuantConfig,
+) -> (QuantReport, Vec<u8>, Vec<f32>) {
+    let mut codes = vec![0u8; values.len()];
+    let report = quantize("t", FloatSlice::F32(values), shape, config, &mut codes).unwrap();
+    let mut restored = vec![0.0f32; values.len()];
+    dequantize(
+        &codes,
+        &report.params,
+        shape,
+        FloatSliceMut::F32(&mut restored),
+    )
+    .unwrap();
+    (report, codes, restored)
+}
+
+/// Bell-shaped weights from a fixed generator, with a few outliers.
+pub fn bell(n: usize, outlier_every: usize) -> Vec<f32> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..n)
+        .map(|i| {
+            let mut sum = 0.0f32;
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                sum += (state >> 40) as f32 / (1u64 << 24) as f32;
+            }
+            let w = (sum - 2.0) * 0.02;
+            if outlier_every > 0 && i % outlier_every == 0 {
+                w * 25.0
+            } else {
+                w
+            }
+        })
+        .collect()
 }
