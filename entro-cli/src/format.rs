@@ -43,6 +43,15 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
     }
 }
 
+/// `1 tensor`, `2 tensors`.
+pub(crate) fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
 /// Column alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Align {

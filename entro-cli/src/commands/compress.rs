@@ -10,7 +10,7 @@ use entro_quant::{Granularity, QuantConfig, QuantReport, quantize};
 use crate::args::CompressArgs;
 use crate::commands::output::{check_output, refuse_overwriting_input};
 use crate::encode::encode_tensor;
-use crate::format::{human_bytes, human_count};
+use crate::format::{human_bytes, human_count, plural};
 use crate::interrupt;
 use crate::open;
 use crate::page_release;
@@ -308,9 +308,10 @@ impl Warnings {
 
     fn finish(&self, ui: &Ui) {
         if self.count > WARNINGS_LISTED && ui.verbosity() < crate::ui::Verbosity::Verbose {
+            let more = self.count - WARNINGS_LISTED;
             ui.warn(format!(
-                "{} more tensors are above {:.0}% relative RMS error (`entro inspect` lists every tensor's error)",
-                self.count - WARNINGS_LISTED,
+                "{more} more {} above {:.0}% relative RMS error (`entro inspect` lists every tensor's error, `-v` warns about each)",
+                if more == 1 { "tensor is" } else { "tensors are" },
                 WARN_REL_RMS * 100.0
             ));
         }
@@ -337,9 +338,9 @@ fn summary_line(output: &Path, s: &CompressSummary) -> String {
         s.file_bytes as f64 * 8.0 / s.weights as f64
     };
     format!(
-        "wrote {}: {} tensors ({} quantized), {} weights, {} ({:.3} bits/weight, {:.2}x smaller than the input)",
+        "wrote {}: {} ({} quantized), {} weights, {} ({:.3} bits/weight, {:.2}x smaller than the input)",
         output.display(),
-        s.tensors,
+        plural(s.tensors, "tensor"),
         s.quantized_tensors,
         human_count(s.weights),
         human_bytes(s.file_bytes),

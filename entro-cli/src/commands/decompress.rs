@@ -7,7 +7,7 @@ use entro_format::safetensors::{SafetensorsWriter, TensorSpec};
 
 use crate::args::{DecompressArgs, OutputDtype};
 use crate::commands::output::{check_output, refuse_overwriting_input};
-use crate::format::human_bytes;
+use crate::format::{human_bytes, plural};
 use crate::interrupt;
 use crate::open;
 use crate::page_release;
@@ -69,9 +69,9 @@ pub(crate) fn run(args: &DecompressArgs, ui: &Ui) -> anyhow::Result<()> {
     writer.finish()?;
     bar.finish_and_clear();
     ui.note(format!(
-        "wrote {}: {} tensors, {}",
+        "wrote {}: {}, {}",
         args.output.display(),
-        file.tensors().len(),
+        plural(file.tensors().len(), "tensor"),
         human_bytes(total_bytes)
     ));
     Ok(())
