@@ -174,18 +174,18 @@ fn encode_all(
             );
             continue;
         }
-        let end = elements.end;
         input.for_each_piece(elements, &mut scratch, |start, values| {
-            if let Some(out) = codes.get_mut(start..start + values.len()) {
+            let end = start + values.len();
+            if let Some(out) = codes.get_mut(start..end) {
                 encoder.encode(&grid, values, out);
             }
+            // Count codes in batches of a few thousand, while they are still in
+            // cache, rather than per (possibly tiny) block or per huge tensor.
+            if end - counted >= COUNT_BATCH {
+                histogram.count(&codes[counted..end]);
+                counted = end;
+            }
         });
-        // Count codes in batches, while they are still in cache, rather than per
-        // (possibly tiny) block.
-        if end - counted >= COUNT_BATCH {
-            histogram.count(&codes[counted..end]);
-            counted = end;
-        }
     }
     histogram.count(&codes[counted..]);
     let histogram = histogram.finish();

@@ -258,3 +258,31 @@ fn half_precision_inputs_and_outputs() {
         }
     }
 }
+
+#[test]
+fn histograms_of_large_tensors_match_a_direct_count() {
+    // Several histogram batches, with constant rows in between.
+    let mut values = bell(3000 * 17, 101);
+    for row in (0..3000).step_by(7) {
+        values[row * 17..(row + 1) * 17].fill(0.25);
+    }
+    for granularity in [
+        Granularity::Tensor,
+        Granularity::Channel,
+        Granularity::Group(5),
+        Granularity::Group(4096),
+    ] {
+        for bits in [8, 3] {
+            let (report, codes, _) = run(
+                &values,
+                &[3000, 17],
+                &config(bits, Scheme::Auto, granularity),
+            );
+            let mut counts = [0u64; 256];
+            for &code in &codes {
+                counts[usize::from(code)] += 1;
+            }
+            assert_eq!(counts, report.histogram, "{granularity} {bits}");
+        }
+    }
+}
