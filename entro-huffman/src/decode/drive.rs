@@ -13,12 +13,30 @@ pub(super) struct Tables {
     pub(super) alphabet: Alphabet,
     pub(super) entries: Box<Entries>,
     pub(super) long: LongCodes,
+    /// Longest code length in the codebook.
+    pub(super) max_len: u8,
+    /// Most codes any entry (or long code) produces, at least 1.
+    pub(super) max_entry_codes: usize,
 }
 
 impl Tables {
-    /// Runs the four-stream loop, decoding long codes in between, until it stops for another reason
-    /// (output room, end of chunk). Writes at most `limits[k]` codes to `outs[k]` past `pos[k]`; the
-    /// loop itself never writes past `outs[k].len() - 2` codes (see the kernel).
+    /// Whether some code is longer than the primary table (the hot loop must check for them).
+    pub(super) fn has_long_codes(&self) -> bool {
+        u32::from(self.max_len) > TABLE_BITS
+    }
+
+    /// A one-symbol table entry for a code longer than the primary table, read from the low bits
+    /// of `window`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn long_entry(&self, window: u64) -> u64 {
+        let (symbol, bits) = self.long.decode(window);
+        let codes = self.alphabet.codes_per_symbol() as u64;
+        u64::from(bits) | codes << 8 | u64::from_le_bytes(self.symbol_bytes(symbol)) << 16
+    }
+
+    /// Runs the four-stream loop until one stream nears `limits[k]` codes or the end of the chunk.
+    /// Stores may touch up to 8 bytes past the last code written, inside `outs[k]`.
     pub(super) fn drive4(
         &self,
         chunk: &[u8],
@@ -27,26 +45,7 @@ impl Tables {
         limits: [usize; STREAMS],
         pos: &mut [usize; STREAMS],
     ) {
-        let [o0, o1, o2, o3] = outs;
-        loop {
-            kernel::decode4(
-                &self.entries,
-                chunk,
-                readers,
-                [&mut *o0, &mut *o1, &mut *o2, &mut *o3],
-                pos,
-            );
-            let mut resumed = false;
-            for (k, out) in [&mut *o0, &mut *o1, &mut *o2, &mut *o3]
-                .into_iter()
-                .enumerate()
-            {
-                resumed |= self.long_symbol(chunk, &mut readers[k], out, limits[k], &mut pos[k]);
-            }
-            if !resumed {
-                return;
-            }
-        }
+        kernel::decode4(self, chunk, readers, outs, limits, pos);
     }
 
     /// Single-stream version of [`Self::drive4`].
@@ -58,44 +57,7 @@ impl Tables {
         limit: usize,
         pos: &mut usize,
     ) {
-        loop {
-            kernel::decode1(&self.entries, chunk, reader, out, pos);
-            if !self.long_symbol(chunk, reader, out, limit, pos) {
-                return;
-            }
-        }
-    }
-
-    /// If the next code is longer than the table and there is room, decodes it; returns whether it did.
-    fn long_symbol(
-        &self,
-        chunk: &[u8],
-        reader: &mut StreamReader,
-        out: &mut [u8],
-        limit: usize,
-        pos: &mut usize,
-    ) -> bool {
-        let count = self
-            .alphabet
-            .codes_per_symbol()
-            .min(limit.saturating_sub(*pos));
-        if count == 0 {
-            return false;
-        }
-        if reader.count < TABLE_BITS {
-            reader.refill(chunk);
-        }
-        if entry_codes(self.entries[(reader.buf as usize) & (TABLE_SIZE - 1)]) != 0 {
-            return false;
-        }
-        match out.get_mut(*pos..*pos + count) {
-            Some(dst) => {
-                self.decode_exact(chunk, reader, dst);
-                *pos += count;
-                true
-            }
-            None => false,
-        }
+        kernel::decode1(self, chunk, reader, out, limit, pos);
     }
 
     /// Decodes exactly `out.len()` codes, a symbol at a time where a whole entry would not fit.

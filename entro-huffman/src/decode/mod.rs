@@ -13,7 +13,7 @@ use table::{LongCodes, TABLE_BITS, build_entries};
 
 /// Codes decoded per stream between two passes of the fused mapping in
 /// [`DecodeTable::decode_chunk_mapped`]; four such blocks live on the stack.
-const MAPPED_BLOCK: usize = 2048;
+const MAPPED_BLOCK: usize = 4096;
 
 /// Below this many codes left in some stream the four-stream loop of the mapped decoder stops and
 /// each stream finishes on its own.
@@ -45,6 +45,19 @@ impl DecodeTable {
             alphabet: codebook.alphabet(),
             entries: build_entries(codebook),
             long: LongCodes::new(codebook),
+            max_len: codebook.max_length(),
+            max_entry_codes: 0,
+        });
+        let tables = tables.map(|mut tables| {
+            let widest = tables
+                .entries
+                .iter()
+                .map(|&entry| table::entry_codes(entry))
+                .max();
+            tables.max_entry_codes = widest
+                .unwrap_or(0)
+                .max(codebook.alphabet().codes_per_symbol());
+            tables
         });
         Self {
             alphabet: codebook.alphabet(),
@@ -82,13 +95,8 @@ impl DecodeTable {
             let [o0, o1, o2, o3] = split_four(out, &split);
             let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
             let mut pos = [0usize; STREAMS];
-            tables.drive4(
-                chunk,
-                &mut readers,
-                [&mut *o0, &mut *o1, &mut *o2, &mut *o3],
-                limits,
-                &mut pos,
-            );
+            let outs = [&mut *o0, &mut *o1, &mut *o2, &mut *o3];
+            tables.drive4(chunk, &mut readers, outs, limits, &mut pos);
             for ((reader, out), pos) in readers.iter_mut().zip([o0, o1, o2, o3]).zip(pos) {
                 let mut pos = pos;
                 tables.drive1(chunk, reader, out, out.len(), &mut pos);
@@ -114,22 +122,16 @@ impl DecodeTable {
         if let Some(tables) = tables {
             let split = StreamSplit::new(self.alphabet, out.len());
             let mut outs = split_four(out, &split);
-            let mut scratch = [[0u8; MAPPED_BLOCK]; STREAMS];
+            // Each block has 8 bytes of slack for the kernel's overhanging stores.
+            let mut scratch = [[0u8; MAPPED_BLOCK + 8]; STREAMS];
             let mut done = [0usize; STREAMS];
             loop {
                 let left: [usize; STREAMS] = std::array::from_fn(|k| outs[k].len() - done[k]);
                 if left.iter().any(|&left| left < MAPPED_TAIL) {
                     break;
                 }
-                // A block of `left + 2` bytes never receives more than `left` codes (see kernel).
                 let [s0, s1, s2, s3] = &mut scratch;
-                let room = |k: usize| MAPPED_BLOCK.min(left[k] + 2);
-                let blocks = [
-                    &mut s0[..room(0)],
-                    &mut s1[..room(1)],
-                    &mut s2[..room(2)],
-                    &mut s3[..room(3)],
-                ];
+                let blocks = [&mut s0[..], &mut s1[..], &mut s2[..], &mut s3[..]];
                 let limits = left.map(|left| left.min(MAPPED_BLOCK));
                 let mut pos = [0usize; STREAMS];
                 tables.drive4(chunk, &mut readers, blocks, limits, &mut pos);
@@ -144,16 +146,9 @@ impl DecodeTable {
             for (k, reader) in readers.iter_mut().enumerate() {
                 let (out, block) = (&mut outs[k], &mut scratch[k]);
                 loop {
-                    let left = out.len() - done[k];
-                    let room = MAPPED_BLOCK.min(left + 2);
+                    let limit = MAPPED_BLOCK.min(out.len() - done[k]);
                     let mut pos = 0;
-                    tables.drive1(
-                        chunk,
-                        reader,
-                        &mut block[..room],
-                        left.min(MAPPED_BLOCK),
-                        &mut pos,
-                    );
+                    tables.drive1(chunk, reader, &mut block[..], limit, &mut pos);
                     map_codes(&block[..pos], lut, &mut out[done[k]..]);
                     done[k] += pos;
                     if pos == 0 {
