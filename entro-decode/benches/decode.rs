@@ -114,6 +114,14 @@ fn smollm2(c: &mut Criterion) {
         .iter()
         .filter_map(|entry| Some((entry, DecodeTable::new(entry.quantized()?.codebook()))))
         .collect();
+    group.bench_function("tables_only", |b| {
+        b.iter(|| {
+            file.tensors()
+                .iter()
+                .filter_map(|entry| Some(DecodeTable::new(entry.quantized()?.codebook())))
+                .count()
+        });
+    });
     let mut out = vec![0u8; stream.len()];
     group.bench_function("huffman_only", |b| {
         b.iter(|| {

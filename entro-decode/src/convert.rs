@@ -26,6 +26,9 @@ pub(crate) trait Convert {
     type Out: Copy + Send + Sync;
     /// The float format the element holds.
     const FLOAT: FloatDtype;
+    /// Whether computing each value beats a table lookup (true where the output is the f32 itself,
+    /// so the arithmetic vectorizes; rounding to a half type is cheaper through a table).
+    const COMPUTE: bool;
     /// Rounds an f32 value to nearest in the output type.
     fn from_f32(value: f32) -> Self::Out;
     /// Copies little-endian elements of [`Convert::FLOAT`] bit for bit.
@@ -42,13 +45,14 @@ pub(crate) trait Convert {
 }
 
 macro_rules! converter {
-    ($name:ident, $out:ty, $float:ident, $variant:ident, $width:literal, $from_f32:expr, $from_le:expr) => {
+    ($name:ident, $out:ty, $float:ident, $variant:ident, $width:literal, $compute:literal, $from_f32:expr, $from_le:expr) => {
         #[derive(Debug)]
         pub(crate) struct $name;
 
         impl Convert for $name {
             type Out = $out;
             const FLOAT: FloatDtype = FloatDtype::$float;
+            const COMPUTE: bool = $compute;
 
             #[inline(always)]
             fn from_f32(value: f32) -> $out {
@@ -76,14 +80,24 @@ macro_rules! converter {
     };
 }
 
-converter!(ToF32, f32, F32, F32, 4, |v| v, f32::from_le_bytes);
-converter!(ToF16, f16, F16, F16, 2, f16::from_f32, f16::from_le_bytes);
+converter!(ToF32, f32, F32, F32, 4, true, |v| v, f32::from_le_bytes);
+converter!(
+    ToF16,
+    f16,
+    F16,
+    F16,
+    2,
+    false,
+    f16::from_f32,
+    f16::from_le_bytes
+);
 converter!(
     ToBf16,
     bf16,
     BF16,
     BF16,
     2,
+    false,
     bf16::from_f32,
     bf16::from_le_bytes
 );
@@ -93,6 +107,7 @@ converter!(
     F32,
     LeF32,
     4,
+    true,
     |v: f32| v.to_le_bytes(),
     |b| b
 );
@@ -102,6 +117,7 @@ converter!(
     F16,
     Le16,
     2,
+    false,
     |v| f16::from_f32(v).to_le_bytes(),
     |b| b
 );
@@ -111,6 +127,7 @@ converter!(
     BF16,
     Le16,
     2,
+    false,
     |v| bf16::from_f32(v).to_le_bytes(),
     |b| b
 );
@@ -144,22 +161,36 @@ pub(crate) fn convert_raw<C: Convert>(source: FloatDtype, bytes: &[u8], out: &mu
 }
 
 /// Dequantizes `codes` of one block into `out` (same length), bit for bit as
-/// `entro_quant::dequantize` does. Long runs go through a lookup table of the codes that can occur
-/// (`levels = 2^bits`), short ones compute each value directly.
+/// `entro_quant::dequantize` does: through `table` (the block's lookup table) when given, else
+/// computing each value where that is faster or the run is short, else through a table built here
+/// for the `levels = 2^bits` codes that can occur.
 pub(crate) fn dequantize_run<C: Convert>(
     codes: &[u8],
     block: BlockParams,
+    table: Option<&[C::Out; 256]>,
     levels: usize,
     out: &mut [C::Out],
 ) {
-    if codes.len() >= 2 * levels {
-        let table = C::lut(block);
-        for (out, &code) in out.iter_mut().zip(codes) {
-            *out = table[usize::from(code)];
+    let built;
+    let table = match table {
+        _ if C::COMPUTE => None,
+        Some(table) => Some(table),
+        None if codes.len() >= 2 * levels => {
+            built = C::lut(block);
+            Some(&*built)
         }
-    } else {
-        for (out, &code) in out.iter_mut().zip(codes) {
-            *out = C::from_f32(block.dequantize_code(code));
+        None => None,
+    };
+    match table {
+        Some(table) => {
+            for (out, &code) in out.iter_mut().zip(codes) {
+                *out = table[usize::from(code)];
+            }
+        }
+        None => {
+            for (out, &code) in out.iter_mut().zip(codes) {
+                *out = C::from_f32(block.dequantize_code(code));
+            }
         }
     }
 }
@@ -226,10 +257,21 @@ mod tests {
         };
         let codes: Vec<u8> = (0..40u8).map(|i| i % 16).collect();
         let mut long = vec![f16::ZERO; codes.len()];
-        dequantize_run::<ToF16>(&codes, block, 16, &mut long);
+        dequantize_run::<ToF16>(&codes, block, None, 16, &mut long);
         let mut short = vec![f16::ZERO; codes.len()];
-        dequantize_run::<ToF16>(&codes, block, 256, &mut short);
+        dequantize_run::<ToF16>(&codes, block, None, 256, &mut short);
         assert_eq!(long, short);
+        let mut given = vec![f16::ZERO; codes.len()];
+        dequantize_run::<ToF16>(&codes, block, Some(&ToF16::lut(block)), 256, &mut given);
+        assert_eq!(long, given);
+        let mut computed = vec![0f32; codes.len()];
+        dequantize_run::<ToF32>(&codes, block, Some(&ToF32::lut(block)), 16, &mut computed);
+        assert!(
+            computed
+                .iter()
+                .zip(&long)
+                .all(|(a, b)| f16::from_f32(*a) == *b)
+        );
         assert_eq!(long[3], f16::from_f32(block.dequantize_code(3)));
     }
 }

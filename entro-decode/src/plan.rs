@@ -100,10 +100,11 @@ impl<'a> Sink<'a> {
         })
     }
 
-    /// The lookup table of `block` in this sink's element type (`None` for codes and copies).
+    /// The lookup table of `block` in this sink's element type (`None` for codes and copies, and
+    /// for outputs that compute each value instead).
     fn lut(&self, block: entro_quant::BlockParams) -> Option<Lut> {
         fn make<C: Convert>(block: entro_quant::BlockParams) -> Option<Lut> {
-            Some(C::wrap(C::lut(block)))
+            (!C::COMPUTE).then(|| C::wrap(C::lut(block)))
         }
         match self {
             Self::Codes(_) | Self::Copy(_) => None,
