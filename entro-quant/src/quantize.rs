@@ -147,7 +147,7 @@ fn encode_all(
     codes: &mut [u8],
 ) -> QuantReport {
     let (min_code, max_code) = (params.min_code(), params.max_code());
-    let mut histogram = Histogram::new();
+    let mut histogram = Histogram::new(params.bits);
     let mut encoder = Encoder::new(whole.lo.abs().max(whole.hi.abs()));
     let mut scratch = Vec::new();
     // Codes before this index are in the histogram.
