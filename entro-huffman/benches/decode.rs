@@ -66,7 +66,9 @@ impl Fixture {
         self.tensors
             .iter()
             .map(|t| {
-                t.codebook.len() + t.data.len() + t.chunks.len() * INDEX_BYTES_PER_CHUNK as usize
+                t.codebook.len()
+                    + t.data.len()
+                    + t.chunks.len() * usize::try_from(INDEX_BYTES_PER_CHUNK).unwrap()
             })
             .sum()
     }
@@ -89,10 +91,10 @@ fn encode_tensor(tensor: &QuantizedTensor, bits: u8) -> EncodedTensor {
 fn zstd_frame(raw: &[u8], level: i32, tag: &str) -> Vec<u8> {
     let dir = checkpoint::fixture_dir();
     let path = dir.join(format!("codes-{tag}.zst{level}"));
-    if let Ok(frame) = std::fs::read(&path) {
-        if zstd::bulk::decompress(&frame, raw.len()).is_ok_and(|back| back == raw) {
-            return frame;
-        }
+    if let Ok(frame) = std::fs::read(&path)
+        && zstd::bulk::decompress(&frame, raw.len()).is_ok_and(|back| back == raw)
+    {
+        return frame;
     }
     eprintln!(
         "compressing {} MB with zstd -{level} (cached in {})",
@@ -114,7 +116,7 @@ fn decode_all(tensors: &[EncodedTensor], out: &mut [u8]) {
         let (codebook, _) = Codebook::from_bytes(&tensor.codebook).unwrap();
         let table = DecodeTable::new(&codebook);
         for (index, info) in tensor.chunks.iter().enumerate() {
-            let start = info.offset as usize;
+            let start = usize::try_from(info.offset).unwrap();
             let bytes = &tensor.data[start..start + info.len as usize];
             let end = at + info.codes as usize;
             table.decode_chunk(index, bytes, &mut out[at..end]).unwrap();
@@ -131,7 +133,7 @@ fn decode_all_f32(tensors: &[EncodedTensor], out: &mut [f32]) {
         // A dequantization table as a per-tensor scale and zero point would give.
         let lut: [f32; 256] = std::array::from_fn(|code| (code as f32 - 7.0) * 0.0125);
         for (index, info) in tensor.chunks.iter().enumerate() {
-            let start = info.offset as usize;
+            let start = usize::try_from(info.offset).unwrap();
             let bytes = &tensor.data[start..start + info.len as usize];
             let end = at + info.codes as usize;
             table

@@ -243,7 +243,7 @@ mod tests {
             assert_eq!(chunk.offset, expected_offset);
             expected_offset += u64::from(chunk.len);
         }
-        assert_eq!(expected_offset as usize, out.len() - 5);
+        assert_eq!(usize::try_from(expected_offset).unwrap(), out.len() - 5);
         assert!(encode(&[], &codebook, 300, &mut out).unwrap().is_empty());
     }
 

@@ -168,7 +168,9 @@ mod tests {
     use super::*;
 
     fn codebook_with(symbols: usize) -> Codebook {
-        let codes: Vec<u8> = (0..symbols * 3).map(|i| (i % symbols) as u8).collect();
+        let codes: Vec<u8> = (0..symbols * 3)
+            .map(|i| u8::try_from(i % symbols).unwrap())
+            .collect();
         Codebook::build(&codes, Alphabet::Bytes, MAX_CODE_LENGTH).unwrap()
     }
 
@@ -208,7 +210,7 @@ mod tests {
     #[test]
     fn corrupt_codebooks_give_exact_variants() {
         let sparse = |entries: &[(u8, u8)]| {
-            let mut bytes = vec![LAYOUT_SPARSE << 4, entries.len() as u8];
+            let mut bytes = vec![LAYOUT_SPARSE << 4, u8::try_from(entries.len()).unwrap()];
             for &(symbol, len) in entries {
                 bytes.extend_from_slice(&[symbol, len]);
             }

@@ -30,14 +30,15 @@ fn assert_round_trip(codes: &[u8], codebook: &Codebook, chunk_codes: usize) {
     assert_eq!(out, codes);
 
     // Each chunk alone, from its own bytes, in reverse order, also through the fused mapping.
-    let lut: [u32; 256] = std::array::from_fn(|code| code as u32 * 1000 + 7);
+    let lut: [u32; 256] = std::array::from_fn(|code| u32::try_from(code).unwrap() * 1000 + 7);
     for (index, info) in chunks.iter().enumerate().rev() {
         let ChunkInfo {
             codes: count,
             offset,
             len,
         } = *info;
-        let bytes = &data[offset as usize..offset as usize + len as usize];
+        let offset = usize::try_from(offset).unwrap();
+        let bytes = &data[offset..offset + len as usize];
         let start = index * chunk_codes;
         let expected = &codes[start..start + count as usize];
         let mut single = vec![0u8; count as usize];
@@ -63,7 +64,7 @@ fn skewed_codes(max_code: u8) -> impl Strategy<Value = Vec<u8>> {
         raw.into_iter()
             .map(|r| {
                 let level = (r % 1024).pow(2) / (1024 * 1024 / (skew * 4)).max(1);
-                (level.min(u32::from(max_code))) as u8
+                u8::try_from(level.min(u32::from(max_code))).unwrap()
             })
             .collect()
     })
@@ -187,7 +188,7 @@ fn codes_longer_than_the_table_round_trip() {
         state = state
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        codes.swap(i, (state >> 33) as usize % (i + 1));
+        codes.swap(i, usize::try_from(state >> 33).unwrap() % (i + 1));
     }
     for max_len in [12u8, 13, 14, 15] {
         let codebook = Codebook::build(&codes, Alphabet::Bytes, max_len).unwrap();

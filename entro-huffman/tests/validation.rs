@@ -64,7 +64,7 @@ proptest! {
         flips in prop::collection::vec(any::<u32>(), 1..8),
         cut in any::<u16>(),
     ) {
-        let codes: Vec<u8> = (0..3000u64).map(|i| ((i * 2654435761 ^ seed) % 23) as u8 % 16).collect();
+        let codes: Vec<u8> = (0..3000u64).map(|i| (((i * 2654435761) ^ seed) % 23) as u8 % 16).collect();
         for alphabet in [Alphabet::Bytes, Alphabet::NibblePairs] {
             let codebook = Codebook::build(&codes, alphabet, 11).unwrap();
             let mut data = Vec::new();
@@ -75,7 +75,7 @@ proptest! {
             }
             let table = DecodeTable::new(&codebook);
             let info = chunks[1];
-            let start = info.offset as usize;
+            let start = usize::try_from(info.offset).unwrap();
             let end = (start + info.len as usize).min(start + 1 + usize::from(cut) % info.len as usize);
             let mut out = vec![0u8; info.codes as usize];
             // Ok (a flip can map to other valid codes) or an error naming chunk 1.

@@ -3,7 +3,7 @@
 
 use super::kernel;
 use super::reader::StreamReader;
-use super::table::{Entries, LongCodes, TABLE_BITS, TABLE_SIZE, entry_bits, entry_codes};
+use super::table::{Entries, LongCodes, TABLE_BITS, entry_bits, entry_codes, table_index};
 use crate::chunk::STREAMS;
 use crate::{Alphabet, DecodeError};
 
@@ -68,7 +68,7 @@ impl Tables {
             if reader.count < u32::from(crate::MAX_CODE_LENGTH) {
                 reader.refill(chunk);
             }
-            let entry = self.entries[(reader.buf as usize) & (TABLE_SIZE - 1)];
+            let entry = self.entries[table_index(reader.buf)];
             let left = out.len() - pos;
             let codes = entry_codes(entry);
             let (bytes, written, bits) = if codes == 0 {

@@ -1,24 +1,28 @@
 //! The hot loops: four (or one) bit streams decoded in batches whose bounds are proven up front.
 //!
 //! Each lookup stores all six code bytes of its table entry (plus two more) at the output position
-//! and then advances by the entry's code count, so there is no per-symbol branch. A lane is the
-//! state of [`StreamReader`] (window, valid-bit count, input pointer) plus an output pointer. Its
-//! refill ORs eight freshly loaded bytes in above the valid bits; the load address depends only on
-//! the previous refill, not on the lookups in between, so the load runs ahead and the refill adds
-//! just a shift and an OR to each lane's dependency chain (Fabian Giesen's "variant 4").
+//! and then advances by the entry's code count, so there is no per-symbol branch. The bit window of
+//! a lane is 64 bits with a sentinel: after a reload bit 63 is set above the 63 data bits, and as
+//! bits are consumed (shifted out at the bottom) the sentinel moves down, so `leading_zeros` tells
+//! how many bits were consumed since the reload without a separate counter (huff0 does the same
+//! with a backwards reader). The input pointers, needed once per iteration, live in memory, so the
+//! hot state of a lane is two registers (window and output pointer): four lanes fit the register
+//! file without spills, which measured faster than a shorter refill dependency chain.
 //!
 //! # Why `unsafe`, and why it is sound
 //! A batch of `n` iterations runs without bounds checks: with sixteen values live across four lanes
 //! there are no registers left for slice lengths, and per-access checks cost about a third of the
 //! throughput. [`Room::iterations`] picks `n` so that every access stays in bounds:
-//! - input: a refill reads 8 bytes at the lane's input position and advances it by at most
-//!   7 bytes, so the batch reads at `ip_0 + 7j` for `j < n`, and `ip_0 + 7n + 8 <= chunk.len()`;
+//! - input: an iteration starts with at most 7 bits of its first byte consumed and consumes at most
+//!   `LOOKUPS * TABLE_BITS = 48` bits plus one long code of at most 15 bits (only if 15 valid bits
+//!   remain), so at most 63 bits: a reload moves the input pointer by at most 7 bytes. The batch
+//!   reads 8 bytes at `ip_0 + 7j` for `j <= n`, and `ip_0 + 7n + 8 <= chunk.len()`;
 //! - output: an iteration writes at most `P` codes (`LOOKUPS` entries of at most
 //!   [`Tables::max_entry_codes`] codes, plus one long symbol), and every store starts at or before the
 //!   iteration's last code position, so `P n + 8 <= room` keeps every 8-byte store inside the slice
 //!   and `P n <= limit - pos` keeps the number of codes within the caller's limit.
 //!
-//! A refill leaves at least 56 valid bits and an iteration's lookups consume at most
+//! A reload leaves at least 56 valid bits and an iteration's lookups consume at most
 //! `LOOKUPS * TABLE_BITS = 48`, so every lookup sees 12 valid bits. Codes longer than the 12-bit
 //! table have all-zero entries: a lookup that meets one stores nothing useful, advances nothing and
 //! consumes nothing, so the lane stalls harmlessly until the end of the iteration, where the long
@@ -34,16 +38,19 @@
 
 use super::drive::Tables;
 use super::reader::StreamReader;
-use super::table::{MAX_CODES_PER_ENTRY, TABLE_BITS, TABLE_SIZE, entry_bits, entry_codes};
+use super::table::{MAX_CODES_PER_ENTRY, TABLE_BITS, entry_codes, entry_shift, table_index};
 use crate::MAX_CODE_LENGTH;
 
-/// Bytes read by a refill and written by a lookup.
+/// Bytes read by a reload and written by a lookup.
 const STORE_BYTES: usize = 8;
+
+/// Marks the end of the valid bits of a lane's window.
+const SENTINEL: u64 = 1 << 63;
 
 /// Table lookups per window reload: each consumes at most `TABLE_BITS` bits.
 const LOOKUPS: usize = 4;
 const _: () = assert!(
-    LOOKUPS as u32 * TABLE_BITS <= 56,
+    4 * TABLE_BITS <= 56 && LOOKUPS == 4,
     "window budget, see module docs"
 );
 
@@ -57,7 +64,7 @@ struct Room {
 }
 
 impl Room {
-    /// `read_pos` is where the lane's next refill reads, `pos` where it writes next in a slice of
+    /// `read_pos` is where the lane's window is loaded from, `pos` where it writes next in a slice of
     /// `out_len` bytes that must receive at most `limit` codes.
     fn new(chunk_len: usize, read_pos: usize, out_len: usize, limit: usize, pos: usize) -> Self {
         let input = chunk_len.saturating_sub(read_pos.saturating_add(STORE_BYTES));
@@ -95,8 +102,8 @@ fn codes_per_iteration(tables: &Tables, long: bool) -> usize {
 
 /// One table lookup for one lane: store, advance output, consume bits.
 macro_rules! lookup {
-    ($tables:ident, $buf:ident, $count:ident, $op:ident) => {{
-        let entry = $tables.entries[($buf as usize) & (TABLE_SIZE - 1)];
+    ($tables:ident, $buf:ident, $op:ident) => {{
+        let entry = $tables.entries[table_index($buf)];
         // Codes first, then the entry's length and count bytes, which later stores overwrite (an
         // entry has at most 6 codes). A rotate needs no copy of `entry` with BMI2 (`rorx`).
         let data = entry.rotate_right(16).to_le();
@@ -104,36 +111,56 @@ macro_rules! lookup {
         unsafe { $op.cast::<u64>().write_unaligned(data) };
         $op = $op.wrapping_add(entry_codes(entry));
         // The low byte of an entry is its bit length (at most 12): the shift uses only that.
-        $buf = $buf.wrapping_shr(entry as u32);
-        $count = $count.wrapping_sub(entry_bits(entry));
+        $buf = $buf.wrapping_shr(entry_shift(entry));
     }};
 }
 
-/// Decodes a long code that stalled a lane, if 15 valid bits remain.
+/// Decodes a long code that stalled a lane, if 15 valid bits remain below the sentinel.
 macro_rules! resolve_long {
-    ($tables:ident, $buf:ident, $count:ident, $op:ident) => {{
-        let entry = $tables.entries[($buf as usize) & (TABLE_SIZE - 1)];
-        if entry_codes(entry) == 0 && $count >= u32::from(MAX_CODE_LENGTH) {
+    ($tables:ident, $buf:ident, $op:ident) => {{
+        let entry = $tables.entries[table_index($buf)];
+        if entry_codes(entry) == 0 && $buf.leading_zeros() <= 63 - u32::from(MAX_CODE_LENGTH) {
             let entry = $tables.long_entry($buf);
             let data = entry.rotate_right(16).to_le();
             // SAFETY: `Room::iterations` counts one long symbol per iteration (module docs).
             unsafe { $op.cast::<u64>().write_unaligned(data) };
             $op = $op.wrapping_add(entry_codes(entry));
-            $buf = $buf.wrapping_shr(entry as u32);
-            $count = $count.wrapping_sub(entry_bits(entry));
+            $buf = $buf.wrapping_shr(entry_shift(entry));
         }
     }};
 }
 
-/// Tops a lane's window up to at least 56 valid bits (the branchless refill of [`StreamReader`]).
-macro_rules! refill {
-    ($buf:ident, $count:ident, $ip:ident) => {{
-        // SAFETY: `Room::iterations` keeps 8 readable bytes at every refill (module docs, "input").
-        let word = u64::from_le(unsafe { $ip.cast::<u64>().read_unaligned() });
-        $buf |= word.wrapping_shl($count);
-        $ip = $ip.wrapping_add(((63 - $count) >> 3) as usize);
-        $count |= 56;
+/// Moves a lane's input pointer past the consumed whole bytes and reloads its window.
+macro_rules! reload {
+    ($buf:ident, $ip:expr) => {{
+        let consumed = $buf.leading_zeros();
+        let ip = $ip.wrapping_add((consumed >> 3) as usize);
+        $ip = ip;
+        // SAFETY: `Room::iterations` keeps 8 readable bytes at every reload (module docs, "input").
+        let word = u64::from_le(unsafe { ip.cast::<u64>().read_unaligned() });
+        $buf = (word | SENTINEL) >> (consumed & 7);
     }};
+}
+
+/// The window of a lane whose next unread bit is `bit_position`; the caller checked that 8 bytes
+/// can be read at `bit_position / 8`.
+fn load_window(chunk: &[u8], bit_position: u64) -> u64 {
+    let ip = usize::try_from(bit_position / 8).unwrap_or(usize::MAX);
+    let mut word = [0u8; 8];
+    if let Some(bytes) = chunk.get(ip..ip.saturating_add(8)) {
+        word.copy_from_slice(bytes);
+    }
+    (u64::from_le_bytes(word) | SENTINEL) >> (bit_position % 8)
+}
+
+/// Byte index of the window of a lane at `bit_position`.
+fn window_index(bit_position: u64) -> usize {
+    usize::try_from(bit_position / 8).unwrap_or(usize::MAX)
+}
+
+/// Chunk bit position of a lane after a batch.
+fn lane_bit_position(chunk: &[u8], ip: *const u8, buf: u64) -> u64 {
+    (ip as usize - chunk.as_ptr() as usize) as u64 * 8 + u64::from(buf.leading_zeros())
 }
 
 /// Decodes four streams side by side, in proven-safe batches, until one of them is within a few
@@ -185,97 +212,62 @@ fn decode4_with<const LONG: bool>(
 ) {
     let per_iteration = codes_per_iteration(tables, LONG);
     loop {
+        let bits: [u64; 4] = std::array::from_fn(|k| readers[k].bit_position());
         let room = (0..4)
             .map(|k| {
-                Room::new(
-                    chunk.len(),
-                    readers[k].pos,
-                    outs[k].len(),
-                    limits[k],
-                    pos[k],
-                )
+                let read_pos = window_index(bits[k]);
+                Room::new(chunk.len(), read_pos, outs[k].len(), limits[k], pos[k])
             })
             .reduce(Room::min);
         let iterations = room.map_or(0, |room| room.iterations(per_iteration));
         if iterations == 0 {
             return;
         }
-        let mut lanes: [Lane; 4] = std::array::from_fn(|k| Lane {
-            buf: readers[k].buf,
-            count: readers[k].count,
-            ip: chunk.as_ptr().wrapping_add(readers[k].pos),
-            op: outs[k].as_mut_ptr().wrapping_add(pos[k]),
-        });
-        batch4::<LONG>(tables, &mut lanes, iterations);
-        for (k, lane) in lanes.iter().enumerate() {
-            readers[k].buf = lane.buf;
-            readers[k].count = lane.count;
-            readers[k].pos = lane.ip as usize - chunk.as_ptr() as usize;
-            pos[k] = lane.op as usize - outs[k].as_ptr() as usize;
+        let mut bufs = bits.map(|bits| load_window(chunk, bits));
+        let mut ips = bits.map(|bits| chunk.as_ptr().wrapping_add(window_index(bits)));
+        let starts: [*mut u8; 4] =
+            std::array::from_fn(|k| outs[k].as_mut_ptr().wrapping_add(pos[k]));
+        let mut ops = starts;
+        batch4::<LONG>(tables, &mut bufs, &mut ips, &mut ops, iterations);
+        for k in 0..4 {
+            readers[k].seek(chunk, lane_bit_position(chunk, ips[k], bufs[k]));
+            pos[k] += ops[k] as usize - starts[k] as usize;
         }
     }
-}
-
-/// Hot state of one stream.
-#[derive(Clone, Copy, Debug)]
-struct Lane {
-    buf: u64,
-    count: u32,
-    ip: *const u8,
-    op: *mut u8,
 }
 
 #[inline(always)]
-fn batch4<const LONG: bool>(tables: &Tables, lanes: &mut [Lane; 4], iterations: usize) {
-    let [l0, l1, l2, l3] = *lanes;
-    let (mut b0, mut c0, mut i0, mut o0) = (l0.buf, l0.count, l0.ip, l0.op);
-    let (mut b1, mut c1, mut i1, mut o1) = (l1.buf, l1.count, l1.ip, l1.op);
-    let (mut b2, mut c2, mut i2, mut o2) = (l2.buf, l2.count, l2.ip, l2.op);
-    let (mut b3, mut c3, mut i3, mut o3) = (l3.buf, l3.count, l3.ip, l3.op);
+fn batch4<const LONG: bool>(
+    tables: &Tables,
+    bufs: &mut [u64; 4],
+    ips: &mut [*const u8; 4],
+    ops: &mut [*mut u8; 4],
+    iterations: usize,
+) {
+    let [mut b0, mut b1, mut b2, mut b3] = *bufs;
+    let [mut o0, mut o1, mut o2, mut o3] = *ops;
+    // Opaque to the optimizer, so the pointers stay in memory instead of taking registers.
+    let ips = std::hint::black_box(ips);
     for _ in 0..iterations {
-        refill!(b0, c0, i0);
-        refill!(b1, c1, i1);
-        refill!(b2, c2, i2);
-        refill!(b3, c3, i3);
         for _ in 0..LOOKUPS {
-            lookup!(tables, b0, c0, o0);
-            lookup!(tables, b1, c1, o1);
-            lookup!(tables, b2, c2, o2);
-            lookup!(tables, b3, c3, o3);
+            lookup!(tables, b0, o0);
+            lookup!(tables, b1, o1);
+            lookup!(tables, b2, o2);
+            lookup!(tables, b3, o3);
         }
         if LONG {
-            resolve_long!(tables, b0, c0, o0);
-            resolve_long!(tables, b1, c1, o1);
-            resolve_long!(tables, b2, c2, o2);
-            resolve_long!(tables, b3, c3, o3);
+            resolve_long!(tables, b0, o0);
+            resolve_long!(tables, b1, o1);
+            resolve_long!(tables, b2, o2);
+            resolve_long!(tables, b3, o3);
         }
+        reload!(b0, ips[0]);
+        reload!(b1, ips[1]);
+        reload!(b2, ips[2]);
+        reload!(b3, ips[3]);
     }
-    *lanes = [
-        Lane {
-            buf: b0,
-            count: c0,
-            ip: i0,
-            op: o0,
-        },
-        Lane {
-            buf: b1,
-            count: c1,
-            ip: i1,
-            op: o1,
-        },
-        Lane {
-            buf: b2,
-            count: c2,
-            ip: i2,
-            op: o2,
-        },
-        Lane {
-            buf: b3,
-            count: c3,
-            ip: i3,
-            op: o3,
-        },
-    ];
+    *bufs = [b0, b1, b2, b3];
+    *ops = [o0, o1, o2, o3];
 }
 
 /// Single-stream version of [`decode4`] for the streams left over when another one stopped.
@@ -323,27 +315,26 @@ fn decode1_with<const LONG: bool>(
 ) {
     let per_iteration = codes_per_iteration(tables, LONG);
     loop {
-        let room = Room::new(chunk.len(), reader.pos, out.len(), limit, *pos);
+        let bits = reader.bit_position();
+        let room = Room::new(chunk.len(), window_index(bits), out.len(), limit, *pos);
         let iterations = room.iterations(per_iteration);
         if iterations == 0 {
             return;
         }
-        let (mut buf, mut count) = (reader.buf, reader.count);
-        let mut ip = chunk.as_ptr().wrapping_add(reader.pos);
+        let mut buf = load_window(chunk, bits);
+        let mut ip = chunk.as_ptr().wrapping_add(window_index(bits));
         let start = out.as_mut_ptr().wrapping_add(*pos);
         let mut op = start;
         for _ in 0..iterations {
-            refill!(buf, count, ip);
             for _ in 0..LOOKUPS {
-                lookup!(tables, buf, count, op);
+                lookup!(tables, buf, op);
             }
             if LONG {
-                resolve_long!(tables, buf, count, op);
+                resolve_long!(tables, buf, op);
             }
+            reload!(buf, ip);
         }
-        reader.buf = buf;
-        reader.count = count;
-        reader.pos = ip as usize - chunk.as_ptr() as usize;
+        reader.seek(chunk, lane_bit_position(chunk, ip, buf));
         *pos += op as usize - start as usize;
     }
 }

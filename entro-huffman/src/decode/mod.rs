@@ -72,7 +72,7 @@ impl DecodeTable {
 
     /// Input bits per primary table lookup; longer codes take a slower path.
     pub fn table_bits(&self) -> u8 {
-        TABLE_BITS as u8
+        u8::try_from(TABLE_BITS).unwrap_or(u8::MAX)
     }
 
     /// Decodes one chunk written by [`crate::encode`]; `out.len()` must be the chunk's code count.
@@ -237,7 +237,7 @@ impl DecodeTable {
                 });
             }
             // end <= chunk.len() was just checked, so it fits usize.
-            bounds[stream + 1] = end as usize;
+            bounds[stream + 1] = usize::try_from(end).unwrap_or(chunk.len());
         }
         bounds[STREAMS] = chunk.len();
         if codes > 0 && self.tables.is_none() {

@@ -76,6 +76,20 @@ impl StreamReader {
         self.count -= bits;
     }
 
+    /// Position of the next unread bit, counted from the start of the chunk.
+    pub(super) fn bit_position(&self) -> u64 {
+        self.pos as u64 * 8 - u64::from(self.count)
+    }
+
+    /// Continues reading at `bit_position` (counted from the start of the chunk).
+    pub(super) fn seek(&mut self, chunk: &[u8], bit_position: u64) {
+        self.pos = usize::try_from(bit_position / 8).unwrap_or(usize::MAX);
+        self.buf = 0;
+        self.count = 0;
+        self.refill(chunk);
+        self.consume((bit_position % 8) as u32);
+    }
+
     /// Bits consumed since the start of the stream.
     pub(super) fn consumed_bits(&self) -> u64 {
         (self.pos - self.start) as u64 * 8 - u64::from(self.count)
@@ -113,7 +127,9 @@ mod tests {
 
     #[test]
     fn fast_and_slow_refills_agree() {
-        let chunk: Vec<u8> = (0..64u32).map(|i| (i * 37 + 11) as u8).collect();
+        let chunk: Vec<u8> = (0..64u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
         for step in 1..=15u32 {
             let mut fast = StreamReader::new(0, 64);
             let mut slow = StreamReader::new(0, 64);

@@ -29,6 +29,22 @@ pub(super) const TABLE_SIZE: usize = 1 << TABLE_BITS;
 /// The primary table.
 pub(super) type Entries = [u64; TABLE_SIZE];
 
+/// Mask selecting a table index from a window.
+const INDEX_MASK: u64 = (1 << TABLE_BITS) - 1;
+
+/// Table index for the next `TABLE_BITS` bits of `window`.
+#[inline(always)]
+pub(super) fn table_index(window: u64) -> usize {
+    (window & INDEX_MASK) as usize
+}
+
+/// Shift amount that consumes an entry's bits; a shift uses only the low 6 bits, which hold the
+/// bit length (at most 15), so the optimizer drops the mask.
+#[inline(always)]
+pub(super) fn entry_shift(entry: u64) -> u32 {
+    (entry & 0x3f) as u32
+}
+
 /// Bit length stored in an entry.
 #[inline(always)]
 pub(super) fn entry_bits(entry: u64) -> u32 {
@@ -142,7 +158,7 @@ impl LongCodes {
     pub(super) fn decode(&self, window: u64) -> (u8, u32) {
         let max = u32::from(MAX_CODE_LENGTH);
         // The same bits, first bit highest, as the canonical code numbers are written.
-        let value = (window as u32).reverse_bits() >> (32 - max);
+        let value = ((window & 0x7fff) as u32).reverse_bits() >> (32 - max);
         for len in TABLE_BITS + 1..=max {
             let l = len as usize;
             let offset = (value >> (max - len)).wrapping_sub(self.first_code[l]);
@@ -182,7 +198,7 @@ mod tests {
         assert_eq!(entry_bits(entries[0]), 6);
         assert_eq!(entries[0] >> 16, u64::from_le_bytes(*b"aaaaaa\0\0"));
         // Stream bits (first bit lowest) 1,1,1 then 1,0 then 1,1,0: `d`, `b`, `c`, then zeros (`a`s).
-        let index = 0b011_01_111;
+        let index = 0b0110_1111;
         assert_eq!(entries[index] >> 16, u64::from_le_bytes(*b"dbcaaa\0\0"));
         assert_eq!(entry_bits(entries[index]), 3 + 2 + 3 + 1 + 1 + 1);
     }

@@ -127,8 +127,17 @@ pub(crate) fn quantize_min_max(values: &[f32], bits: u8) -> Vec<u8> {
     };
     values
         .iter()
-        .map(|&v| ((v / scale).round() + zero).clamp(0.0, top) as u8)
+        .map(|&v| clamped_code(f64::from(((v / scale).round() + zero).clamp(0.0, top))))
         .collect()
+}
+
+/// A code already rounded and clamped to `0..=255`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "callers clamp to 0..=255 first"
+)]
+fn clamped_code(value: f64) -> u8 {
+    value as u8
 }
 
 /// A synthetic stand-in: per-tensor discretized Gaussians whose entropy matches the real checkpoint
@@ -150,7 +159,7 @@ pub(crate) fn synthetic(bits: u8, tensors: usize, codes_per_tensor: usize) -> Ve
                     // Box-Muller.
                     let gauss = (-2.0 * uniform().ln()).sqrt()
                         * (2.0 * std::f64::consts::PI * uniform()).cos();
-                    (center + sigma * gauss).round().clamp(0.0, top) as u8
+                    clamped_code((center + sigma * gauss).round().clamp(0.0, top))
                 })
                 .collect();
             QuantizedTensor {
