@@ -9,8 +9,8 @@ use crate::convert::{
 use crate::plan::{Job, QuantSlot, Sink, Slot, Source};
 use crate::{Error, FloatDtype, OutputKind, Result};
 
-/// Runs `job` of `slot`. `scratch` is this worker's reusable code buffer (only blocked
-/// granularities need it).
+/// Runs `job` of `slot`. `scratch` is this worker's reusable code buffer (float outputs decode a
+/// chunk's codes into it before dequantizing them).
 pub(crate) fn run_job(
     file: &EntroFile,
     slot: &Slot<'_>,
