@@ -25,8 +25,9 @@
 //! A reload leaves at least 56 valid bits and an iteration's lookups consume at most
 //! `LOOKUPS * TABLE_BITS = 48`, so every lookup sees 12 valid bits. Codes longer than the 12-bit
 //! table have all-zero entries: a lookup that meets one stores nothing useful, advances nothing and
-//! consumes nothing, so the lane stalls harmlessly until the end of the iteration, where the long
-//! code is decoded once if 15 valid bits remain (otherwise in the next iteration).
+//! consumes nothing, so the lane stalls harmlessly until the end of the iteration, where (seen in the
+//! iteration's last entry) the long code is decoded once if 15 valid bits remain (otherwise in the
+//! next iteration).
 //!
 //! Pointer arithmetic uses `wrapping_add`, so only the reads and writes themselves are `unsafe`.
 //! The tests decode every chunk size around these limits and fuzzing feeds corrupt streams.
@@ -102,8 +103,9 @@ fn codes_per_iteration(tables: &Tables, long: bool) -> usize {
 
 /// One table lookup for one lane: store, advance output, consume bits.
 macro_rules! lookup {
-    ($tables:ident, $buf:ident, $op:ident) => {{
+    ($tables:ident, $buf:ident, $op:ident, $last:ident) => {{
         let entry = $tables.entries[table_index($buf)];
+        $last = entry;
         // Codes first, then the entry's length and count bytes, which later stores overwrite (an
         // entry has at most 6 codes). A rotate needs no copy of `entry` with BMI2 (`rorx`).
         let data = entry.rotate_right(16).to_le();
@@ -115,11 +117,11 @@ macro_rules! lookup {
     }};
 }
 
-/// Decodes a long code that stalled a lane, if 15 valid bits remain below the sentinel.
+/// Decodes a long code that stalled a lane, if 15 valid bits remain below the sentinel. A stalled
+/// lane keeps meeting the same empty entry, so the iteration's last entry tells.
 macro_rules! resolve_long {
-    ($tables:ident, $buf:ident, $op:ident) => {{
-        let entry = $tables.entries[table_index($buf)];
-        if entry_codes(entry) == 0 && $buf.leading_zeros() <= 63 - u32::from(MAX_CODE_LENGTH) {
+    ($tables:ident, $buf:ident, $op:ident, $last:ident) => {{
+        if entry_codes($last) == 0 && $buf.leading_zeros() <= 63 - u32::from(MAX_CODE_LENGTH) {
             let entry = $tables.long_entry($buf);
             let data = entry.rotate_right(16).to_le();
             // SAFETY: `Room::iterations` counts one long symbol per iteration (module docs).
@@ -248,18 +250,19 @@ fn batch4<const LONG: bool>(
     let [mut o0, mut o1, mut o2, mut o3] = *ops;
     // Opaque to the optimizer, so the pointers stay in memory instead of taking registers.
     let ips = std::hint::black_box(ips);
+    let (mut e0, mut e1, mut e2, mut e3) = (0u64, 0u64, 0u64, 0u64);
     for _ in 0..iterations {
         for _ in 0..LOOKUPS {
-            lookup!(tables, b0, o0);
-            lookup!(tables, b1, o1);
-            lookup!(tables, b2, o2);
-            lookup!(tables, b3, o3);
+            lookup!(tables, b0, o0, e0);
+            lookup!(tables, b1, o1, e1);
+            lookup!(tables, b2, o2, e2);
+            lookup!(tables, b3, o3, e3);
         }
         if LONG {
-            resolve_long!(tables, b0, o0);
-            resolve_long!(tables, b1, o1);
-            resolve_long!(tables, b2, o2);
-            resolve_long!(tables, b3, o3);
+            resolve_long!(tables, b0, o0, e0);
+            resolve_long!(tables, b1, o1, e1);
+            resolve_long!(tables, b2, o2, e2);
+            resolve_long!(tables, b3, o3, e3);
         }
         reload!(b0, ips[0]);
         reload!(b1, ips[1]);
@@ -325,12 +328,13 @@ fn decode1_with<const LONG: bool>(
         let mut ip = chunk.as_ptr().wrapping_add(window_index(bits));
         let start = out.as_mut_ptr().wrapping_add(*pos);
         let mut op = start;
+        let mut last = 0u64;
         for _ in 0..iterations {
             for _ in 0..LOOKUPS {
-                lookup!(tables, buf, op);
+                lookup!(tables, buf, op, last);
             }
             if LONG {
-                resolve_long!(tables, buf, op);
+                resolve_long!(tables, buf, op, last);
             }
             reload!(buf, ip);
         }
