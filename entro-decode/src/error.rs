@@ -86,6 +86,22 @@ pub enum Error {
         /// Codes the chunk table lists.
         found: u64,
     },
+    /// Damaged input: a quantized tensor claims more codes than its payload can hold (a Huffman
+    /// symbol takes at least one bit and stands for at most two codes). Checked before any buffer is
+    /// allocated, so that a damaged header cannot make the decoder allocate without bound.
+    #[error(
+        "tensor `{tensor}` claims {elements} codes but its {payload_len}-byte payload holds at most {max}"
+    )]
+    Implausible {
+        /// The tensor's name.
+        tensor: String,
+        /// The element count the header declares.
+        elements: u64,
+        /// The payload length in bytes.
+        payload_len: u64,
+        /// The most codes that many bytes can code.
+        max: u64,
+    },
     /// Caller misuse: an output buffer's length does not match the tensor.
     #[error("output for tensor `{tensor}` as {kind} has length {found}, expected {expected}")]
     OutputSize {
@@ -174,7 +190,8 @@ impl Error {
             | Self::CodebookOutOfRange { .. }
             | Self::Params { .. }
             | Self::BadBlock { .. }
-            | Self::ChunkCoverage { .. } => ErrorKind::Corrupt,
+            | Self::ChunkCoverage { .. }
+            | Self::Implausible { .. } => ErrorKind::Corrupt,
             Self::OutputSize { .. }
             | Self::UnsupportedConversion { .. }
             | Self::ForeignTensor { .. } => ErrorKind::InvalidArgument,
@@ -201,6 +218,7 @@ impl Error {
             | Self::Params { tensor, .. }
             | Self::BadBlock { tensor, .. }
             | Self::ChunkCoverage { tensor, .. }
+            | Self::Implausible { tensor, .. }
             | Self::OutputSize { tensor, .. }
             | Self::UnsupportedConversion { tensor, .. }
             | Self::ForeignTensor { tensor }

@@ -168,6 +168,7 @@ impl<'f> Slot<'f> {
                 source: Source::Raw { float },
             });
         };
+        check_plausible(entry)?;
         let params = quantized.params();
         check_codebook(entry.name(), quantized.codebook(), params)?;
         let layout = params
@@ -191,6 +192,26 @@ impl<'f> Slot<'f> {
             })),
         })
     }
+}
+
+/// Rejects a quantized tensor that claims more codes than its payload could hold: every Huffman
+/// symbol takes at least one bit and stands for at most two codes (nibble pairs). Callers check this
+/// before allocating output for the tensor, which bounds allocations by a multiple of the file size.
+pub(crate) fn check_plausible(entry: &TensorEntry) -> Result<()> {
+    let Some(quantized) = entry.quantized() else {
+        return Ok(());
+    };
+    let per_byte = 8 * quantized.codebook().alphabet().codes_per_symbol() as u64;
+    let max = entry.payload_len().saturating_mul(per_byte);
+    if entry.elements() > max {
+        return Err(Error::Implausible {
+            tensor: entry.name().to_owned(),
+            elements: entry.elements(),
+            payload_len: entry.payload_len(),
+            max,
+        });
+    }
+    Ok(())
 }
 
 /// Rejects a codebook that codes a symbol standing for a code above `2^bits - 1`.

@@ -308,7 +308,8 @@ impl DecodedTensor {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::TooLarge`] if the buffer would not fit in memory.
+    /// [`crate::Error::TooLarge`] if the buffer would not fit in memory;
+    /// [`crate::Error::Implausible`] if a quantized tensor claims more codes than its payload holds.
     pub fn allocate(
         index: usize,
         entry: &TensorEntry,
@@ -317,6 +318,7 @@ impl DecodedTensor {
         let Some(kind) = target.kind_for(entry) else {
             return Ok(None);
         };
+        crate::plan::check_plausible(entry)?;
         let data =
             TypedBuffer::zeroed(kind, entry.elements()).ok_or_else(|| crate::Error::TooLarge {
                 tensor: entry.name().to_owned(),

@@ -285,3 +285,67 @@ fn a_codebook_coding_out_of_range_codes_is_rejected() {
         report.failures
     );
 }
+
+#[test]
+fn a_tensor_claiming_more_codes_than_its_bytes_hold_is_refused_before_allocating() {
+    // 4096 codes said to lie in a single byte: the container accepts the record (it does not
+    // decode), the decoder must refuse it before allocating 4096 outputs.
+    let values = weights(5, 4096);
+    let mut codes = vec![0u8; 4096];
+    let report = quantize(
+        "w",
+        FloatSlice::F32(&values),
+        &[64, 64],
+        &QuantConfig::default(),
+        &mut codes,
+    )
+    .expect("quantize");
+    let codebook = entro_huffman::Codebook::build(&codes, entro_huffman::Alphabet::Bytes, 11)
+        .expect("codebook");
+    let chunks = vec![entro_huffman::ChunkInfo {
+        codes: 4096,
+        offset: 0,
+        len: 1,
+    }];
+    let encoded = entro_format::EncodedTensor::new(
+        report.params,
+        report.stats,
+        codebook,
+        4096,
+        chunks,
+        vec![0],
+    )
+    .expect("the parts are consistent");
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("implausible.entro");
+    let mut writer = EntroWriter::create(&path, FileMetadata::default()).expect("create");
+    writer
+        .add_quantized("w", &[64, 64], Dtype::F32, &encoded)
+        .expect("add");
+    writer.finish().expect("finish");
+    let file = EntroFile::open(&path).expect("open");
+    let err = decoders()[0]
+        .decode_model(&file, Target::F32)
+        .expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            Error::Implausible {
+                elements: 4096,
+                payload_len: 1,
+                max: 8,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut out = vec![0u8; 4096];
+    let err = decoders()[0]
+        .decode_tensor(
+            &file,
+            &file.tensors()[0],
+            entro_decode::Output::Codes(&mut out),
+        )
+        .expect_err("refused");
+    assert!(matches!(err, Error::Implausible { .. }), "{err:?}");
+}
