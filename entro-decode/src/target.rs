@@ -222,11 +222,12 @@ impl TypedBuffer {
     pub fn zeroed(kind: OutputKind, elements: u64) -> Option<Self> {
         let len = usize::try_from(kind.byte_len(elements)?).ok()?;
         let count = usize::try_from(elements).ok()?;
+        // Zeroed allocations: the operating system hands out zero pages, so nothing is written twice.
         Some(match kind {
             OutputKind::Codes => Self::Codes(vec![0; count]),
             OutputKind::F32 => Self::F32(vec![0.0; count]),
-            OutputKind::F16 => Self::F16(vec![f16::ZERO; count]),
-            OutputKind::BF16 => Self::BF16(vec![bf16::ZERO; count]),
+            OutputKind::F16 => Self::F16(bytemuck::zeroed_vec(count)),
+            OutputKind::BF16 => Self::BF16(bytemuck::zeroed_vec(count)),
             OutputKind::Bytes(dtype) => Self::Bytes {
                 dtype,
                 bytes: vec![0; len],
