@@ -21,7 +21,8 @@ use checkpoint::{INDEX_BYTES_PER_CHUNK, QuantizedTensor, Source, load};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use entro_huffman::{
-    ChunkInfo, Codebook, DEFAULT_CHUNK_CODES, DEFAULT_MAX_CODE_LENGTH, DecodeTable, encode,
+    ChunkInfo, Codebook, DEFAULT_CHUNK_CODES, DEFAULT_MAX_CODE_LENGTH, DecodeTable, DecodeTable16,
+    encode,
 };
 
 /// One tensor as a container would hold it.
@@ -147,6 +148,40 @@ fn decode_all_f32(tensors: &[EncodedTensor], out: &mut [f32]) {
     }
 }
 
+/// Stand-ins for the `f16` bit patterns of dequantized weights (speed does not depend on them).
+fn f16_values() -> [u16; 256] {
+    std::array::from_fn(|code| 0x3c00 ^ u16::try_from(code).unwrap().wrapping_mul(0x9e37))
+}
+
+/// Decodes to 16-bit values, through the code table and a mapping pass (`direct == false`) or
+/// through a [`DecodeTable16`] whose entries hold the values.
+fn decode_all_f16(tensors: &[EncodedTensor], out: &mut [u16], direct: bool) {
+    let values = f16_values();
+    let mut at = 0;
+    for tensor in tensors {
+        let (codebook, _) = Codebook::from_bytes(&tensor.codebook).unwrap();
+        let (table, wide) = if direct {
+            (None, Some(DecodeTable16::new(&codebook, &values)))
+        } else {
+            (Some(DecodeTable::new(&codebook)), None)
+        };
+        for (index, info) in tensor.chunks.iter().enumerate() {
+            let start = usize::try_from(info.offset).unwrap();
+            let bytes = &tensor.data[start..start + info.len as usize];
+            let end = at + info.codes as usize;
+            let out = &mut out[at..end];
+            match (&table, &wide) {
+                (_, Some(wide)) => wide.decode_chunk(index, bytes, out).unwrap(),
+                (Some(table), None) => table
+                    .decode_chunk_mapped(index, bytes, &values, out)
+                    .unwrap(),
+                (None, None) => unreachable!("one table is built"),
+            }
+            at = end;
+        }
+    }
+}
+
 fn bench_stream<M: Measurement>(c: &mut Criterion<M>, prefix: &str, fixture: &Fixture) {
     let total = fixture.raw.len();
     let mut out = vec![0u8; total];
@@ -156,6 +191,11 @@ fn bench_stream<M: Measurement>(c: &mut Criterion<M>, prefix: &str, fixture: &Fi
         "entro-huffman must decode the stream back"
     );
     let mut out_f32 = vec![0f32; total];
+    let mut out_f16 = vec![0u16; total];
+    let mut check_f16 = vec![0u16; total];
+    decode_all_f16(&fixture.tensors, &mut out_f16, false);
+    decode_all_f16(&fixture.tensors, &mut check_f16, true);
+    assert!(out_f16 == check_f16, "both f16 paths must agree");
 
     let mut group = c.benchmark_group(format!("{prefix}decode_{}bit", fixture.bits));
     group.throughput(Throughput::Bytes(total as u64));
@@ -166,6 +206,12 @@ fn bench_stream<M: Measurement>(c: &mut Criterion<M>, prefix: &str, fixture: &Fi
     });
     group.bench_function("entro-huffman-f32", |b| {
         b.iter(|| decode_all_f32(black_box(&fixture.tensors), &mut out_f32))
+    });
+    group.bench_function("entro-huffman-f16-mapping-pass", |b| {
+        b.iter(|| decode_all_f16(black_box(&fixture.tensors), &mut out_f16, false))
+    });
+    group.bench_function("entro-huffman-f16-direct", |b| {
+        b.iter(|| decode_all_f16(black_box(&fixture.tensors), &mut out_f16, true))
     });
     let mut decompressor = zstd::bulk::Decompressor::new().unwrap();
     for (level, frame) in &fixture.zstd {

@@ -63,7 +63,7 @@ mod serialize;
 
 pub use alphabet::Alphabet;
 pub use codebook::Codebook;
-pub use decode::DecodeTable;
+pub use decode::{DecodeTable, DecodeTable16};
 pub use encode::{ChunkInfo, encode};
 pub use error::{BuildError, CodebookError, DecodeError, EncodeError};
 pub use histogram::Histogram;

@@ -2,7 +2,7 @@
 //! through every decode entry point.
 
 use entro_huffman::{
-    Alphabet, ChunkInfo, Codebook, DEFAULT_MAX_CODE_LENGTH, DecodeTable, Histogram,
+    Alphabet, ChunkInfo, Codebook, DEFAULT_MAX_CODE_LENGTH, DecodeTable, DecodeTable16, Histogram,
     MAX_CODE_LENGTH, encode,
 };
 use proptest::prelude::*;
@@ -31,6 +31,9 @@ fn assert_round_trip(codes: &[u8], codebook: &Codebook, chunk_codes: usize) {
 
     // Each chunk alone, from its own bytes, in reverse order, also through the fused mapping.
     let lut: [u32; 256] = std::array::from_fn(|code| u32::try_from(code).unwrap() * 1000 + 7);
+    let values: [u16; 256] =
+        std::array::from_fn(|code| 0xfedc ^ u16::try_from(code * 257).unwrap());
+    let wide = DecodeTable16::new(&read_back, &values);
     for (index, info) in chunks.iter().enumerate().rev() {
         let ChunkInfo {
             codes: count,
@@ -55,6 +58,15 @@ fn assert_round_trip(codes: &[u8], codebook: &Codebook, chunk_codes: usize) {
             .map(|&code| lut[usize::from(code)])
             .collect();
         assert_eq!(mapped, want);
+        let mut direct = vec![0u16; count as usize];
+        wide.decode_chunk(index, bytes, &mut direct)
+            .expect("16-bit decode");
+        assert!(
+            direct
+                .iter()
+                .zip(expected)
+                .all(|(&v, &c)| v == values[usize::from(c)])
+        );
     }
 }
 

@@ -2,10 +2,14 @@
 //! checks on every stream.
 
 use super::kernel;
+use super::lane::Lane;
 use super::reader::StreamReader;
-use super::table::{Entries, LongCodes, TABLE_BITS, entry_bits, entry_codes, table_index};
+use super::table::{
+    Entries, LongCodes, TABLE_BITS, build_entries, entry_bits, entry_codes, symbol_words,
+    table_index,
+};
 use crate::chunk::STREAMS;
-use crate::{Alphabet, DecodeError};
+use crate::{Alphabet, Codebook, DecodeError};
 
 /// What decoding a non-empty codebook needs.
 #[derive(Clone, Debug)]
@@ -17,9 +21,30 @@ pub(super) struct Tables {
     pub(super) max_len: u8,
     /// Most codes any entry (or long code) produces, at least 1.
     pub(super) max_entry_codes: usize,
+    /// The output elements of each symbol, packed like an entry's value bits.
+    pub(super) symbol_words: Box<[u64; 256]>,
 }
 
 impl Tables {
+    /// The tables of a codebook whose output elements are `values[code]`; `None` for the empty
+    /// codebook.
+    pub(super) fn build<T: Lane>(codebook: &Codebook, values: &[T; 256]) -> Option<Self> {
+        if codebook.is_empty() {
+            return None;
+        }
+        let alphabet = codebook.alphabet();
+        let entries = build_entries(codebook, values);
+        let widest = entries.iter().map(|&entry| entry_codes(entry)).max();
+        Some(Self {
+            alphabet,
+            long: LongCodes::new(codebook),
+            max_len: codebook.max_length(),
+            max_entry_codes: widest.unwrap_or(0).max(alphabet.codes_per_symbol()),
+            symbol_words: symbol_words(alphabet, values),
+            entries,
+        })
+    }
+
     /// Whether some code is longer than the primary table (the hot loop must check for them).
     pub(super) fn has_long_codes(&self) -> bool {
         u32::from(self.max_len) > TABLE_BITS
@@ -32,16 +57,16 @@ impl Tables {
     pub(super) fn long_entry(&self, window: u64) -> u64 {
         let (symbol, bits) = self.long.decode(window);
         let codes = self.alphabet.codes_per_symbol() as u64;
-        u64::from(bits) | codes << 8 | u64::from_le_bytes(self.symbol_bytes(symbol)) << 16
+        u64::from(bits) | codes << 8 | self.symbol_words[usize::from(symbol)] << 16
     }
 
     /// Runs the four-stream loop until one stream nears `limits[k]` codes or the end of the chunk.
     /// Stores may touch up to 8 bytes past the last code written, inside `outs[k]`.
-    pub(super) fn drive4(
+    pub(super) fn drive4<T: Lane>(
         &self,
         chunk: &[u8],
         readers: &mut [StreamReader; STREAMS],
-        outs: [&mut [u8]; STREAMS],
+        outs: [&mut [T]; STREAMS],
         limits: [usize; STREAMS],
         pos: &mut [usize; STREAMS],
     ) {
@@ -49,11 +74,11 @@ impl Tables {
     }
 
     /// Single-stream version of [`Self::drive4`].
-    pub(super) fn drive1(
+    pub(super) fn drive1<T: Lane>(
         &self,
         chunk: &[u8],
         reader: &mut StreamReader,
-        out: &mut [u8],
+        out: &mut [T],
         limit: usize,
         pos: &mut usize,
     ) {
@@ -62,7 +87,12 @@ impl Tables {
 
     /// Decodes exactly `out.len()` codes, a symbol at a time where a whole entry would not fit.
     /// Works anywhere in the chunk, including its last bytes.
-    pub(super) fn decode_exact(&self, chunk: &[u8], reader: &mut StreamReader, out: &mut [u8]) {
+    pub(super) fn decode_exact<T: Lane>(
+        &self,
+        chunk: &[u8],
+        reader: &mut StreamReader,
+        out: &mut [T],
+    ) {
         let mut pos = 0;
         while pos < out.len() {
             if reader.count < u32::from(crate::MAX_CODE_LENGTH) {
@@ -71,46 +101,23 @@ impl Tables {
             let entry = self.entries[table_index(reader.buf)];
             let left = out.len() - pos;
             let codes = entry_codes(entry);
-            let (bytes, written, bits) = if codes == 0 {
-                let (symbol, bits) = self.long.decode(reader.buf);
-                (
-                    self.symbol_bytes(symbol),
-                    self.alphabet.codes_per_symbol().min(left),
-                    bits,
-                )
-            } else if codes <= left {
-                ((entry >> 16).to_le_bytes(), codes, entry_bits(entry))
+            let (word, written, bits) = if codes == 0 || codes > left {
+                // A code longer than the table, or only the entry's first symbol fits: search the
+                // canonical code for one symbol.
+                let min_len = if codes == 0 { TABLE_BITS + 1 } else { 1 };
+                let (symbol, bits) = self.long.decode_from(reader.buf, min_len);
+                let written = self.alphabet.codes_per_symbol().min(left);
+                (self.symbol_words[usize::from(symbol)], written, bits)
             } else {
-                // Only the first symbol fits; its length is what the table says for it alone.
-                let bytes = (entry >> 16).to_le_bytes();
-                let symbol = match self.alphabet {
-                    Alphabet::Bytes => bytes[0],
-                    Alphabet::NibblePairs => bytes[0] << 4 | bytes[1],
-                };
-                (
-                    bytes,
-                    self.alphabet.codes_per_symbol().min(left),
-                    self.first_len(symbol),
-                )
+                (entry >> 16, codes, entry_bits(entry))
             };
             // `written` is at least 1, so the loop always advances.
-            out[pos..pos + written].copy_from_slice(&bytes[..written]);
+            for (slot, index) in out[pos..pos + written].iter_mut().zip(0..) {
+                *slot = T::nth(word, index);
+            }
             pos += written;
             reader.consume(bits);
         }
-    }
-
-    /// The output codes of one symbol, as the first bytes of an array.
-    fn symbol_bytes(&self, symbol: u8) -> [u8; 8] {
-        match self.alphabet {
-            Alphabet::Bytes => [symbol, 0, 0, 0, 0, 0, 0, 0],
-            Alphabet::NibblePairs => [symbol >> 4, symbol & 0x0f, 0, 0, 0, 0, 0, 0],
-        }
-    }
-
-    /// Code length of a symbol that sits in the primary table, read back from its own entry.
-    fn first_len(&self, symbol: u8) -> u32 {
-        self.long.length(symbol)
     }
 }
 

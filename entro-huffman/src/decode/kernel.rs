@@ -17,10 +17,11 @@
 //!   `LOOKUPS * TABLE_BITS = 48` bits plus one long code of at most 15 bits (only if 15 valid bits
 //!   remain), so at most 63 bits: a reload moves the input pointer by at most 7 bytes. The batch
 //!   reads 8 bytes at `ip_0 + 7j` for `j <= n`, and `ip_0 + 7n + 8 <= chunk.len()`;
-//! - output: an iteration writes at most `P` codes (`LOOKUPS` entries of at most
-//!   [`Tables::max_entry_codes`] codes, plus one long symbol), and every store starts at or before the
-//!   iteration's last code position, so `P n + 8 <= room` keeps every 8-byte store inside the slice
-//!   and `P n <= limit - pos` keeps the number of codes within the caller's limit.
+//! - output: an iteration writes at most `P` elements (`LOOKUPS` entries of at most
+//!   [`Tables::max_entry_codes`] elements, plus one long symbol), and every store starts at or before
+//!   the iteration's last element position, so `P n + S <= room` keeps every 8-byte store (`S`
+//!   elements: 8 codes or 4 mapped 16-bit values, [`Lane::PER_STORE`]) inside the slice, and
+//!   `P n <= limit - pos` keeps the number of elements within the caller's limit.
 //!
 //! A reload leaves at least 56 valid bits and an iteration's lookups consume at most
 //! `LOOKUPS * TABLE_BITS = 48`, so every lookup sees 12 valid bits. Codes longer than the 12-bit
@@ -38,11 +39,12 @@
 )]
 
 use super::drive::Tables;
+use super::lane::Lane;
 use super::reader::StreamReader;
 use super::table::{MAX_CODES_PER_ENTRY, TABLE_BITS, entry_codes, entry_shift, table_index};
 use crate::MAX_CODE_LENGTH;
 
-/// Bytes read by a reload and written by a lookup.
+/// Bytes read by a reload (and written by a lookup).
 const STORE_BYTES: usize = 8;
 
 /// Marks the end of the valid bits of a lane's window.
@@ -66,10 +68,17 @@ struct Room {
 
 impl Room {
     /// `read_pos` is where the lane's window is loaded from, `pos` where it writes next in a slice of
-    /// `out_len` bytes that must receive at most `limit` codes.
-    fn new(chunk_len: usize, read_pos: usize, out_len: usize, limit: usize, pos: usize) -> Self {
+    /// `out_len` elements that must receive at most `limit` codes; a store covers `per_store`
+    /// elements.
+    fn new(
+        chunk_len: usize,
+        read_pos: usize,
+        (out_len, per_store): (usize, usize),
+        limit: usize,
+        pos: usize,
+    ) -> Self {
         let input = chunk_len.saturating_sub(read_pos.saturating_add(STORE_BYTES));
-        let stores = out_len.saturating_sub(pos.saturating_add(STORE_BYTES));
+        let stores = out_len.saturating_sub(pos.saturating_add(per_store));
         Self {
             input,
             output: stores.min(limit.saturating_sub(pos)),
@@ -165,15 +174,20 @@ fn lane_bit_position(chunk: &[u8], ip: *const u8, buf: u64) -> u64 {
     (ip as usize - chunk.as_ptr() as usize) as u64 * 8 + u64::from(buf.leading_zeros())
 }
 
+/// Elements from `start` to `end` of one output slice.
+fn elements_between<T>(start: *mut T, end: *mut T) -> usize {
+    (end as usize - start as usize) / size_of::<T>()
+}
+
 /// Decodes four streams side by side, in proven-safe batches, until one of them is within a few
 /// codes of `limits[k]` or within a few bytes of the end of the chunk. `pos[k]` is where stream `k`
 /// continues in `outs[k]`; no lane writes more than `limits[k]` codes (but its stores may touch up
 /// to 8 bytes past the last code, inside `outs[k]`).
-pub(super) fn decode4(
+pub(super) fn decode4<T: Lane>(
     tables: &Tables,
     chunk: &[u8],
     readers: &mut [StreamReader; 4],
-    outs: [&mut [u8]; 4],
+    outs: [&mut [T]; 4],
     limits: [usize; 4],
     pos: &mut [usize; 4],
 ) {
@@ -188,27 +202,27 @@ pub(super) fn decode4(
 
 /// The variants of the four-stream loop; inlined into a portable and a BMI2 build.
 #[inline(always)]
-fn decode4_any(
+fn decode4_any<T: Lane>(
     tables: &Tables,
     chunk: &[u8],
     readers: &mut [StreamReader; 4],
-    outs: [&mut [u8]; 4],
+    outs: [&mut [T]; 4],
     limits: [usize; 4],
     pos: &mut [usize; 4],
 ) {
     if tables.has_long_codes() {
-        decode4_with::<true>(tables, chunk, readers, outs, limits, pos);
+        decode4_with::<T, true>(tables, chunk, readers, outs, limits, pos);
     } else {
-        decode4_with::<false>(tables, chunk, readers, outs, limits, pos);
+        decode4_with::<T, false>(tables, chunk, readers, outs, limits, pos);
     }
 }
 
 #[inline(always)]
-fn decode4_with<const LONG: bool>(
+fn decode4_with<T: Lane, const LONG: bool>(
     tables: &Tables,
     chunk: &[u8],
     readers: &mut [StreamReader; 4],
-    outs: [&mut [u8]; 4],
+    outs: [&mut [T]; 4],
     limits: [usize; 4],
     pos: &mut [usize; 4],
 ) {
@@ -218,7 +232,8 @@ fn decode4_with<const LONG: bool>(
         let room = (0..4)
             .map(|k| {
                 let read_pos = window_index(bits[k]);
-                Room::new(chunk.len(), read_pos, outs[k].len(), limits[k], pos[k])
+                let out = (outs[k].len(), T::PER_STORE);
+                Room::new(chunk.len(), read_pos, out, limits[k], pos[k])
             })
             .reduce(Room::min);
         let iterations = room.map_or(0, |room| room.iterations(per_iteration));
@@ -227,23 +242,23 @@ fn decode4_with<const LONG: bool>(
         }
         let mut bufs = bits.map(|bits| load_window(chunk, bits));
         let mut ips = bits.map(|bits| chunk.as_ptr().wrapping_add(window_index(bits)));
-        let starts: [*mut u8; 4] =
+        let starts: [*mut T; 4] =
             std::array::from_fn(|k| outs[k].as_mut_ptr().wrapping_add(pos[k]));
         let mut ops = starts;
-        batch4::<LONG>(tables, &mut bufs, &mut ips, &mut ops, iterations);
+        batch4::<T, LONG>(tables, &mut bufs, &mut ips, &mut ops, iterations);
         for k in 0..4 {
             readers[k].seek(chunk, lane_bit_position(chunk, ips[k], bufs[k]));
-            pos[k] += ops[k] as usize - starts[k] as usize;
+            pos[k] += elements_between(starts[k], ops[k]);
         }
     }
 }
 
 #[inline(always)]
-fn batch4<const LONG: bool>(
+fn batch4<T: Lane, const LONG: bool>(
     tables: &Tables,
     bufs: &mut [u64; 4],
     ips: &mut [*const u8; 4],
-    ops: &mut [*mut u8; 4],
+    ops: &mut [*mut T; 4],
     iterations: usize,
 ) {
     let [mut b0, mut b1, mut b2, mut b3] = *bufs;
@@ -274,11 +289,11 @@ fn batch4<const LONG: bool>(
 }
 
 /// Single-stream version of [`decode4`] for the streams left over when another one stopped.
-pub(super) fn decode1(
+pub(super) fn decode1<T: Lane>(
     tables: &Tables,
     chunk: &[u8],
     reader: &mut StreamReader,
-    out: &mut [u8],
+    out: &mut [T],
     limit: usize,
     pos: &mut usize,
 ) {
@@ -292,34 +307,35 @@ pub(super) fn decode1(
 }
 
 #[inline(always)]
-fn decode1_any(
+fn decode1_any<T: Lane>(
     tables: &Tables,
     chunk: &[u8],
     reader: &mut StreamReader,
-    out: &mut [u8],
+    out: &mut [T],
     limit: usize,
     pos: &mut usize,
 ) {
     if tables.has_long_codes() {
-        decode1_with::<true>(tables, chunk, reader, out, limit, pos);
+        decode1_with::<T, true>(tables, chunk, reader, out, limit, pos);
     } else {
-        decode1_with::<false>(tables, chunk, reader, out, limit, pos);
+        decode1_with::<T, false>(tables, chunk, reader, out, limit, pos);
     }
 }
 
 #[inline(always)]
-fn decode1_with<const LONG: bool>(
+fn decode1_with<T: Lane, const LONG: bool>(
     tables: &Tables,
     chunk: &[u8],
     reader: &mut StreamReader,
-    out: &mut [u8],
+    out: &mut [T],
     limit: usize,
     pos: &mut usize,
 ) {
     let per_iteration = codes_per_iteration(tables, LONG);
     loop {
         let bits = reader.bit_position();
-        let room = Room::new(chunk.len(), window_index(bits), out.len(), limit, *pos);
+        let out_room = (out.len(), T::PER_STORE);
+        let room = Room::new(chunk.len(), window_index(bits), out_room, limit, *pos);
         let iterations = room.iterations(per_iteration);
         if iterations == 0 {
             return;
@@ -339,7 +355,7 @@ fn decode1_with<const LONG: bool>(
             reload!(buf, ip);
         }
         reader.seek(chunk, lane_bit_position(chunk, ip, buf));
-        *pos += op as usize - start as usize;
+        *pos += elements_between(start, op);
     }
 }
 
@@ -347,7 +363,7 @@ fn decode1_with<const LONG: bool>(
 /// and no pinned shift register), used when the CPU has them.
 #[cfg(target_arch = "x86_64")]
 mod bmi2 {
-    use super::{StreamReader, Tables, decode1_any, decode4_any};
+    use super::{Lane, StreamReader, Tables, decode1_any, decode4_any};
 
     pub(super) fn available() -> bool {
         std::is_x86_feature_detected!("bmi1")
@@ -356,11 +372,11 @@ mod bmi2 {
     }
 
     #[target_feature(enable = "bmi1,bmi2,lzcnt")]
-    pub(super) fn decode4(
+    pub(super) fn decode4<T: Lane>(
         tables: &Tables,
         chunk: &[u8],
         readers: &mut [StreamReader; 4],
-        outs: [&mut [u8]; 4],
+        outs: [&mut [T]; 4],
         limits: [usize; 4],
         pos: &mut [usize; 4],
     ) {
@@ -368,11 +384,11 @@ mod bmi2 {
     }
 
     #[target_feature(enable = "bmi1,bmi2,lzcnt")]
-    pub(super) fn decode1(
+    pub(super) fn decode1<T: Lane>(
         tables: &Tables,
         chunk: &[u8],
         reader: &mut StreamReader,
-        out: &mut [u8],
+        out: &mut [T],
         limit: usize,
         pos: &mut usize,
     ) {
@@ -387,7 +403,7 @@ mod tests {
     #[test]
     fn iteration_bounds_keep_every_access_inside() {
         let iterations = |chunk_len, read_pos, out_len, limit, pos, per_iteration| {
-            Room::new(chunk_len, read_pos, out_len, limit, pos).iterations(per_iteration)
+            Room::new(chunk_len, read_pos, (out_len, 8), limit, pos).iterations(per_iteration)
         };
         let big = 1 << 20;
         // Input: 7 bytes per iteration plus the 8-byte read.
@@ -405,8 +421,11 @@ mod tests {
         assert_eq!(iterations(big, 0, big, 48, 0, 24), 2);
         assert_eq!(iterations(big, 0, 1, 1, 5, 26), 0);
         // The tightest lane decides.
-        let a = Room::new(100, 0, big, big, 0);
-        let b = Room::new(big, 0, 32, big, 0);
+        let a = Room::new(100, 0, (big, 8), big, 0);
+        let b = Room::new(big, 0, (32, 8), big, 0);
         assert_eq!(a.min(b).iterations(24), 1);
+        // 16-bit elements: a store covers four of them.
+        assert_eq!(Room::new(big, 0, (16, 4), big, 0).iterations(12), 1);
+        assert_eq!(Room::new(big, 0, (15, 4), big, 0).iterations(12), 0);
     }
 }

@@ -2,14 +2,19 @@
 
 mod drive;
 mod kernel;
+mod lane;
 mod reader;
 mod table;
+mod wide;
 
 use crate::chunk::{HEADER_BYTES, STREAMS, StreamSplit};
 use crate::{Alphabet, ChunkInfo, Codebook, DecodeError};
 use drive::{Tables, finish};
+use lane::Lane;
 use reader::StreamReader;
-use table::{LongCodes, TABLE_BITS, build_entries};
+use table::{IDENTITY, TABLE_BITS};
+
+pub use wide::DecodeTable16;
 
 /// Codes decoded per stream between two passes of the fused mapping in
 /// [`DecodeTable::decode_chunk_mapped`]; four such blocks live on the stack.
@@ -41,27 +46,9 @@ impl std::fmt::Debug for DecodeTable {
 impl DecodeTable {
     /// Builds the table for a (validated) codebook.
     pub fn new(codebook: &Codebook) -> Self {
-        let tables = (!codebook.is_empty()).then(|| Tables {
-            alphabet: codebook.alphabet(),
-            entries: build_entries(codebook),
-            long: LongCodes::new(codebook),
-            max_len: codebook.max_length(),
-            max_entry_codes: 0,
-        });
-        let tables = tables.map(|mut tables| {
-            let widest = tables
-                .entries
-                .iter()
-                .map(|&entry| table::entry_codes(entry))
-                .max();
-            tables.max_entry_codes = widest
-                .unwrap_or(0)
-                .max(codebook.alphabet().codes_per_symbol());
-            tables
-        });
         Self {
             alphabet: codebook.alphabet(),
-            tables,
+            tables: Tables::build(codebook, &IDENTITY),
         }
     }
 
@@ -89,21 +76,7 @@ impl DecodeTable {
         chunk: &[u8],
         out: &mut [u8],
     ) -> Result<(), DecodeError> {
-        let (mut readers, tables) = self.prepare(chunk_index, chunk, out.len())?;
-        if let Some(tables) = tables {
-            let split = StreamSplit::new(self.alphabet, out.len());
-            let [o0, o1, o2, o3] = split_four(out, &split);
-            let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
-            let mut pos = [0usize; STREAMS];
-            let outs = [&mut *o0, &mut *o1, &mut *o2, &mut *o3];
-            tables.drive4(chunk, &mut readers, outs, limits, &mut pos);
-            for ((reader, out), pos) in readers.iter_mut().zip([o0, o1, o2, o3]).zip(pos) {
-                let mut pos = pos;
-                tables.drive1(chunk, reader, out, out.len(), &mut pos);
-                tables.decode_exact(chunk, reader, &mut out[pos..]);
-            }
-        }
-        finish(chunk_index, &readers)
+        decode_lanes(self.alphabet, self.tables.as_ref(), chunk_index, chunk, out)
     }
 
     /// Like [`DecodeTable::decode_chunk`] but writes `lut[code]` for every code, e.g. to dequantize to
@@ -118,7 +91,8 @@ impl DecodeTable {
         lut: &[T; 256],
         out: &mut [T],
     ) -> Result<(), DecodeError> {
-        let (mut readers, tables) = self.prepare(chunk_index, chunk, out.len())?;
+        let tables = self.tables.as_ref();
+        let mut readers = prepare(tables, chunk_index, chunk, out.len())?;
         if let Some(tables) = tables {
             let split = StreamSplit::new(self.alphabet, out.len());
             let mut outs = split_four(out, &split);
@@ -206,50 +180,76 @@ impl DecodeTable {
         }
         Ok(())
     }
+}
 
-    /// Parses the chunk header into one reader per stream.
-    fn prepare(
-        &self,
-        chunk_index: usize,
-        chunk: &[u8],
-        codes: usize,
-    ) -> Result<([StreamReader; STREAMS], Option<&Tables>), DecodeError> {
-        let header = chunk
-            .get(..HEADER_BYTES)
-            .ok_or(DecodeError::HeaderTruncated {
-                chunk: chunk_index,
-                bit_offset: chunk.len() as u64 * 8,
-                needed: HEADER_BYTES,
-                found: chunk.len(),
-            })?;
-        let mut bounds = [HEADER_BYTES; STREAMS + 1];
-        let mut end = HEADER_BYTES as u64;
-        for (stream, field) in header.chunks_exact(4).enumerate() {
-            let mut len = [0u8; 4];
-            len.copy_from_slice(field);
-            end += u64::from(u32::from_le_bytes(len));
-            if end > chunk.len() as u64 {
-                return Err(DecodeError::StreamLengthMismatch {
-                    chunk: chunk_index,
-                    bit_offset: HEADER_BYTES as u64 * 8,
-                    declared: end - HEADER_BYTES as u64,
-                    available: (chunk.len() - HEADER_BYTES) as u64,
-                });
-            }
-            // end <= chunk.len() was just checked, so it fits usize.
-            bounds[stream + 1] = usize::try_from(end).unwrap_or(chunk.len());
+/// Decodes one chunk into `out`, four streams at a time, then each stream's tail exactly.
+fn decode_lanes<T: Lane>(
+    alphabet: Alphabet,
+    tables: Option<&Tables>,
+    chunk_index: usize,
+    chunk: &[u8],
+    out: &mut [T],
+) -> Result<(), DecodeError> {
+    let mut readers = prepare(tables, chunk_index, chunk, out.len())?;
+    if let Some(tables) = tables {
+        let split = StreamSplit::new(alphabet, out.len());
+        let [o0, o1, o2, o3] = split_four(out, &split);
+        let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
+        let mut pos = [0usize; STREAMS];
+        let outs = [&mut *o0, &mut *o1, &mut *o2, &mut *o3];
+        tables.drive4(chunk, &mut readers, outs, limits, &mut pos);
+        for ((reader, out), pos) in readers.iter_mut().zip([o0, o1, o2, o3]).zip(pos) {
+            let mut pos = pos;
+            tables.drive1(chunk, reader, out, out.len(), &mut pos);
+            tables.decode_exact(chunk, reader, &mut out[pos..]);
         }
-        bounds[STREAMS] = chunk.len();
-        if codes > 0 && self.tables.is_none() {
-            return Err(DecodeError::EmptyCodebook {
+    }
+    finish(chunk_index, &readers)
+}
+
+/// Parses the chunk header into one reader per stream.
+fn prepare(
+    tables: Option<&Tables>,
+    chunk_index: usize,
+    chunk: &[u8],
+    codes: usize,
+) -> Result<[StreamReader; STREAMS], DecodeError> {
+    let header = chunk
+        .get(..HEADER_BYTES)
+        .ok_or(DecodeError::HeaderTruncated {
+            chunk: chunk_index,
+            bit_offset: chunk.len() as u64 * 8,
+            needed: HEADER_BYTES,
+            found: chunk.len(),
+        })?;
+    let mut bounds = [HEADER_BYTES; STREAMS + 1];
+    let mut end = HEADER_BYTES as u64;
+    for (stream, field) in header.chunks_exact(4).enumerate() {
+        let mut len = [0u8; 4];
+        len.copy_from_slice(field);
+        end += u64::from(u32::from_le_bytes(len));
+        if end > chunk.len() as u64 {
+            return Err(DecodeError::StreamLengthMismatch {
                 chunk: chunk_index,
                 bit_offset: HEADER_BYTES as u64 * 8,
-                codes,
+                declared: end - HEADER_BYTES as u64,
+                available: (chunk.len() - HEADER_BYTES) as u64,
             });
         }
-        let readers = std::array::from_fn(|k| StreamReader::new(bounds[k], bounds[k + 1]));
-        Ok((readers, self.tables.as_ref()))
+        // end <= chunk.len() was just checked, so it fits usize.
+        bounds[stream + 1] = usize::try_from(end).unwrap_or(chunk.len());
     }
+    bounds[STREAMS] = chunk.len();
+    if codes > 0 && tables.is_none() {
+        return Err(DecodeError::EmptyCodebook {
+            chunk: chunk_index,
+            bit_offset: HEADER_BYTES as u64 * 8,
+            codes,
+        });
+    }
+    Ok(std::array::from_fn(|k| {
+        StreamReader::new(bounds[k], bounds[k + 1])
+    }))
 }
 
 /// Splits `out` at the stream boundaries.

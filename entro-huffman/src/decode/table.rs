@@ -14,6 +14,7 @@
 //! An all-zero entry marks a prefix of a code longer than `TABLE_BITS`; those rare codes are decoded
 //! by [`LongCodes`], the classic canonical "first code per length" search.
 
+use super::lane::Lane;
 use crate::{Alphabet, Codebook, MAX_CODE_LENGTH};
 
 /// Most output codes one table entry can hold (six bytes of the 64-bit entry).
@@ -57,8 +58,9 @@ pub(super) fn entry_codes(entry: u64) -> usize {
     ((entry >> 8) & 0xff) as usize
 }
 
-/// The primary table of a non-empty codebook.
-pub(super) fn build_entries(codebook: &Codebook) -> Box<Entries> {
+/// The primary table of a non-empty codebook, whose output elements are `values[code]` packed as
+/// `T` (codes themselves when `values` is the identity).
+pub(super) fn build_entries<T: Lane>(codebook: &Codebook, values: &[T; 256]) -> Box<Entries> {
     let lengths = codebook.lengths();
     let codes = codebook.canonical_codes();
 
@@ -82,17 +84,18 @@ pub(super) fn build_entries(codebook: &Codebook) -> Box<Entries> {
         let mut used_bits = 0u32;
         let mut count = 0usize;
         let mut packed = 0u64;
+        let mut shift = 0u32;
         loop {
             // Bits above the table width read as zero; a symbol is only taken if its whole code lies
             // within the `TABLE_BITS - used_bits` real bits.
             let (symbol, len) = first[index >> used_bits];
             let len = u32::from(len);
-            if len == 0 || used_bits + len > TABLE_BITS || count + per_symbol > MAX_CODES_PER_ENTRY
-            {
+            if len == 0 || used_bits + len > TABLE_BITS || count + per_symbol > T::PER_ENTRY {
                 break;
             }
             for code in symbol_codes(alphabet, symbol) {
-                packed |= u64::from(code) << (8 * count);
+                packed |= T::pack(values[usize::from(code)]) << shift;
+                shift += T::BITS;
                 count += 1;
             }
             used_bits += len;
@@ -102,6 +105,33 @@ pub(super) fn build_entries(codebook: &Codebook) -> Box<Entries> {
     entries
 }
 
+/// The output elements of every symbol, packed as in a table entry's value bits.
+pub(super) fn symbol_words<T: Lane>(alphabet: Alphabet, values: &[T; 256]) -> Box<[u64; 256]> {
+    let mut words = Box::new([0u64; 256]);
+    for (symbol, word) in (0..=255u8).zip(words.iter_mut()) {
+        for (shift, code) in (0..)
+            .step_by(T::BITS as usize)
+            .zip(symbol_codes(alphabet, symbol))
+        {
+            *word |= T::pack(values[usize::from(code)]) << shift;
+        }
+    }
+    words
+}
+
+/// The identity mapping: decode to the codes themselves.
+pub(super) const IDENTITY: [u8; 256] = {
+    let mut codes = [0u8; 256];
+    let mut code = 0u8;
+    loop {
+        codes[code as usize] = code;
+        if code == u8::MAX {
+            break codes;
+        }
+        code += 1;
+    }
+};
+
 /// Canonical decoding of codes longer than [`TABLE_BITS`]: codes of one length are consecutive
 /// numbers starting at `first_code[len]`, in symbol order.
 #[derive(Clone, Debug)]
@@ -110,7 +140,6 @@ pub(super) struct LongCodes {
     count: [u32; 16],
     first_index: [usize; 16],
     symbols: [u8; 256],
-    lengths: [u8; 256],
 }
 
 impl LongCodes {
@@ -143,23 +172,23 @@ impl LongCodes {
             count,
             first_index,
             symbols,
-            lengths: *lengths,
         }
-    }
-
-    /// Code length of a symbol.
-    pub(super) fn length(&self, symbol: u8) -> u32 {
-        u32::from(self.lengths[usize::from(symbol)])
     }
 
     /// Decodes the symbol at the start of `window` (the next 15 bits, first bit lowest) whose code is
     /// longer than [`TABLE_BITS`]; returns it with its length. Never fails: for an index that no
     /// long code starts with (impossible for a complete code) it returns some symbol and 15 bits.
     pub(super) fn decode(&self, window: u64) -> (u8, u32) {
+        self.decode_from(window, TABLE_BITS + 1)
+    }
+
+    /// Like [`Self::decode`], for a code of any length from `min_len` on (used for the single
+    /// symbols at the very end of a stream).
+    pub(super) fn decode_from(&self, window: u64, min_len: u32) -> (u8, u32) {
         let max = u32::from(MAX_CODE_LENGTH);
         // The same bits, first bit highest, as the canonical code numbers are written.
         let value = ((window & 0x7fff) as u32).reverse_bits() >> (32 - max);
-        for len in TABLE_BITS + 1..=max {
+        for len in min_len.max(1)..=max {
             let l = len as usize;
             let offset = (value >> (max - len)).wrapping_sub(self.first_code[l]);
             if offset < self.count[l] {
@@ -192,7 +221,7 @@ mod tests {
             lengths[usize::from(symbol)] = len;
         }
         let codebook = Codebook::from_lengths(Alphabet::Bytes, lengths).unwrap();
-        let entries = build_entries(&codebook);
+        let entries = build_entries(&codebook, &IDENTITY);
         // All zero bits: twelve `a`s would fit, six are kept.
         assert_eq!(entry_codes(entries[0]), 6);
         assert_eq!(entry_bits(entries[0]), 6);
@@ -212,7 +241,7 @@ mod tests {
         }
         lengths[200] = 15;
         let codebook = Codebook::from_lengths(Alphabet::Bytes, lengths).unwrap();
-        let entries = build_entries(&codebook);
+        let entries = build_entries(&codebook, &IDENTITY);
         let long = LongCodes::new(&codebook);
         let codes = codebook.canonical_codes();
         // All-ones prefixes of 12 bits belong to the long codes.
@@ -227,7 +256,7 @@ mod tests {
     #[test]
     fn pair_entries_emit_two_codes_per_symbol() {
         let codebook = Codebook::build(&[1, 2, 1, 2, 3, 4], Alphabet::NibblePairs, 11).unwrap();
-        let entries = build_entries(&codebook);
+        let entries = build_entries(&codebook, &IDENTITY);
         for &entry in entries.iter() {
             assert_eq!(entry_codes(entry) % 2, 0);
             assert!(entry_codes(entry) >= 2);

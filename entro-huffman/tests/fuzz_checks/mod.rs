@@ -12,8 +12,8 @@
 )]
 
 use entro_huffman::{
-    Alphabet, BuildError, ChunkInfo, Codebook, DecodeTable, EncodeError, MAX_CHUNK_CODES,
-    MAX_CODE_LENGTH, encode,
+    Alphabet, BuildError, ChunkInfo, Codebook, DecodeTable, DecodeTable16, EncodeError,
+    MAX_CHUNK_CODES, MAX_CODE_LENGTH, encode,
 };
 
 /// Most codes one `huffman_decode` input may ask for, so a fuzz input can never make the check
@@ -65,6 +65,22 @@ pub(crate) fn huffman_decode(data: &[u8]) -> DecodeOutcome {
         mapped_result.is_ok(),
         "plain and mapped decoders disagree: {plain_result:?} vs {mapped_result:?}"
     );
+    let values = code_lut(|code| u16::from(code).wrapping_mul(0x9e37) ^ 0x3c00);
+    let mut direct = vec![0u16; codes];
+    let direct_result = DecodeTable16::new(&codebook, &values).decode_chunk(7, chunk, &mut direct);
+    assert_eq!(
+        plain_result, direct_result,
+        "plain and 16-bit decoders disagree"
+    );
+    if plain_result.is_ok() {
+        for (index, (&code, &value)) in plain.iter().zip(&direct).enumerate() {
+            assert_eq!(
+                values[usize::from(code)],
+                value,
+                "16-bit output differs at code {index}"
+            );
+        }
+    }
     if let Err(err) = plain_result {
         assert!(
             err.to_string().starts_with("chunk 7:"),
