@@ -20,6 +20,18 @@ pub(crate) enum Lut {
     Le16(Box<[[u8; 2]; 256]>),
 }
 
+impl Lut {
+    /// The table's values as 16-bit words holding each element's native bytes (2-byte types only).
+    pub(crate) fn words(&self) -> Option<[u16; 256]> {
+        match self {
+            Self::F16(table) => Some(table.map(f16::to_bits)),
+            Self::BF16(table) => Some(table.map(bf16::to_bits)),
+            Self::Le16(table) => Some(table.map(u16::from_ne_bytes)),
+            Self::F32(_) | Self::LeF32(_) => None,
+        }
+    }
+}
+
 /// One float output element type.
 pub(crate) trait Convert {
     /// The element written to the output.
@@ -37,6 +49,9 @@ pub(crate) trait Convert {
     fn table(lut: &Lut) -> Option<&[Self::Out; 256]>;
     /// Wraps a table of this type.
     fn wrap(table: Box<[Self::Out; 256]>) -> Lut;
+    /// The output as 16-bit words holding each element's native bytes, for the decoder that writes
+    /// mapped values itself; `None` for 4-byte elements and for misaligned byte arrays.
+    fn as_words(out: &mut [Self::Out]) -> Option<&mut [u16]>;
 
     /// The lookup table of `block`, following `entro_quant`'s formula then rounding to nearest.
     fn lut(block: BlockParams) -> Box<[Self::Out; 256]> {
@@ -45,7 +60,7 @@ pub(crate) trait Convert {
 }
 
 macro_rules! converter {
-    ($name:ident, $out:ty, $float:ident, $variant:ident, $width:literal, $compute:literal, $from_f32:expr, $from_le:expr) => {
+    ($name:ident, $out:ty, $float:ident, $variant:ident, $width:literal, $compute:literal, $from_f32:expr, $from_le:expr, $as_words:path) => {
         #[derive(Debug)]
         pub(crate) struct $name;
 
@@ -76,11 +91,35 @@ macro_rules! converter {
             fn wrap(table: Box<[$out; 256]>) -> Lut {
                 Lut::$variant(table)
             }
+
+            fn as_words(out: &mut [$out]) -> Option<&mut [u16]> {
+                $as_words(out)
+            }
         }
     };
 }
 
-converter!(ToF32, f32, F32, F32, 4, true, |v| v, f32::from_le_bytes);
+/// 4-byte elements have no 16-bit view.
+fn no_words<T>(_: &mut [T]) -> Option<&mut [u16]> {
+    None
+}
+
+/// 2-byte elements viewed as words; byte arrays only where the buffer happens to be aligned.
+fn pod_words<T: bytemuck::Pod>(out: &mut [T]) -> Option<&mut [u16]> {
+    bytemuck::try_cast_slice_mut(out).ok()
+}
+
+converter!(
+    ToF32,
+    f32,
+    F32,
+    F32,
+    4,
+    true,
+    |v| v,
+    f32::from_le_bytes,
+    no_words
+);
 converter!(
     ToF16,
     f16,
@@ -89,7 +128,8 @@ converter!(
     2,
     false,
     f16::from_f32,
-    f16::from_le_bytes
+    f16::from_le_bytes,
+    pod_words
 );
 converter!(
     ToBf16,
@@ -99,7 +139,8 @@ converter!(
     2,
     false,
     bf16::from_f32,
-    bf16::from_le_bytes
+    bf16::from_le_bytes,
+    pod_words
 );
 converter!(
     LeF32,
@@ -109,7 +150,8 @@ converter!(
     4,
     true,
     |v: f32| v.to_le_bytes(),
-    |b| b
+    |b| b,
+    no_words
 );
 converter!(
     LeF16,
@@ -119,7 +161,8 @@ converter!(
     2,
     false,
     |v| f16::from_f32(v).to_le_bytes(),
-    |b| b
+    |b| b,
+    pod_words
 );
 converter!(
     LeBf16,
@@ -129,7 +172,8 @@ converter!(
     2,
     false,
     |v| bf16::from_f32(v).to_le_bytes(),
-    |b| b
+    |b| b,
+    pod_words
 );
 
 /// Converts the little-endian elements of a raw float tensor of type `source` into `out`: a bit

@@ -2,7 +2,7 @@
 //! tensor's decode table, and cutting the buffers into one disjoint piece per chunk.
 
 use entro_format::{EntroFile, QuantizedEntry, TensorEntry};
-use entro_huffman::{Alphabet, Codebook, DecodeTable};
+use entro_huffman::{Alphabet, Codebook, DecodeTable, DecodeTable16};
 use entro_quant::{BlockLayout, Granularity, QuantParams};
 use half::{bf16, f16};
 
@@ -155,6 +155,8 @@ pub(crate) struct QuantSlot<'f> {
     pub(crate) levels: usize,
     /// The tensor's single lookup table (per-tensor granularity and a float output only).
     pub(crate) lut: Option<Lut>,
+    /// A decode table writing `lut`'s values itself, where they are 16-bit.
+    pub(crate) table16: Option<DecodeTable16>,
 }
 
 impl<'f> Slot<'f> {
@@ -181,6 +183,10 @@ impl<'f> Slot<'f> {
             (Granularity::Tensor, Some(block)) => sink.lut(*block),
             _ => None,
         };
+        let table16 = lut
+            .as_ref()
+            .and_then(Lut::words)
+            .map(|words| DecodeTable16::new(quantized.codebook(), &words));
         Ok(Self {
             entry,
             source: Source::Quantized(Box::new(QuantSlot {
@@ -189,6 +195,7 @@ impl<'f> Slot<'f> {
                 layout,
                 levels: 1usize << params.bits.min(8),
                 lut,
+                table16,
             })),
         })
     }
