@@ -9,7 +9,8 @@
 //!   own bytes and made of four interleaved bit streams.
 //! - [`DecodeTable`] decodes a chunk with a 12-bit multi-symbol table (up to six codes per lookup),
 //!   four streams at a time, straight to `u8` codes or through a lookup table to any `Copy` type
-//!   ([`DecodeTable::decode_chunk_mapped`], e.g. fused dequantization to `f32`). Corrupt input gives a
+//!   ([`DecodeTable::decode_chunk_mapped`], e.g. fused dequantization to `f32`); [`DecodeTable16`]
+//!   writes 16-bit values (`f16`/`bf16` bit patterns) from its own entries. Corrupt input gives a
 //!   [`DecodeError`] naming the chunk and the bit offset; it never panics, hangs or reads out of bounds.
 //!
 //! ```
