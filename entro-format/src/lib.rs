@@ -73,6 +73,7 @@ mod error;
 mod header;
 mod layout;
 pub mod limits;
+pub mod lossless;
 mod metadata;
 mod mmap;
 mod quant_record;
