@@ -1,14 +1,15 @@
 //! What a `.entro` file says about one tensor.
 
 use crate::dtype::Dtype;
+use crate::lossless_tensor::LosslessEntry;
 use crate::quantized::QuantizedEntry;
 
 /// On-disk tag of [`TensorEncoding::Raw`].
 pub const ENCODING_RAW: u8 = 0;
 /// On-disk tag of [`TensorEncoding::Quantized`].
 pub const ENCODING_QUANTIZED_HUFFMAN: u8 = 1;
-/// On-disk tag reserved for a later lossless mode; version 1 readers reject it.
-pub const ENCODING_RESERVED_LOSSLESS: u8 = 2;
+/// On-disk tag of [`TensorEncoding::Lossless`].
+pub const ENCODING_LOSSLESS: u8 = 2;
 
 /// One tensor of a `.entro` file, as its header record describes it.
 ///
@@ -73,7 +74,27 @@ impl TensorEntry {
     pub fn quantized(&self) -> Option<&QuantizedEntry> {
         match &self.encoding {
             TensorEncoding::Quantized(quantized) => Some(quantized),
-            TensorEncoding::Raw { .. } => None,
+            TensorEncoding::Raw { .. } | TensorEncoding::Lossless(_) => None,
+        }
+    }
+
+    /// The chunk table and float layout, if the tensor is stored losslessly.
+    #[must_use]
+    pub fn lossless(&self) -> Option<&LosslessEntry> {
+        match &self.encoding {
+            TensorEncoding::Lossless(lossless) => Some(lossless),
+            TensorEncoding::Raw { .. } | TensorEncoding::Quantized(_) => None,
+        }
+    }
+
+    /// The independently decodable chunks of a quantized or lossless tensor,
+    /// in element order (empty for a raw tensor).
+    #[must_use]
+    pub fn chunks(&self) -> &[ChunkEntry] {
+        match &self.encoding {
+            TensorEncoding::Raw { .. } => &[],
+            TensorEncoding::Quantized(quantized) => quantized.chunks(),
+            TensorEncoding::Lossless(lossless) => lossless.chunks(),
         }
     }
 
@@ -95,6 +116,9 @@ pub enum TensorEncoding {
     },
     /// Quantized, then Huffman-coded in independently decodable chunks.
     Quantized(Box<QuantizedEntry>),
+    /// Stored bit-exactly by the [`crate::lossless`] codec, in independently
+    /// decodable chunks (F32, F16 and BF16 tensors only).
+    Lossless(Box<LosslessEntry>),
 }
 
 impl TensorEncoding {
@@ -104,25 +128,28 @@ impl TensorEncoding {
         match self {
             Self::Raw { .. } => ENCODING_RAW,
             Self::Quantized(_) => ENCODING_QUANTIZED_HUFFMAN,
+            Self::Lossless(_) => ENCODING_LOSSLESS,
         }
     }
 
-    /// A short lowercase name (`"raw"`, `"quantized"`), for listings.
+    /// A short lowercase name (`"raw"`, `"quantized"`, `"lossless"`), for listings.
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             Self::Raw { .. } => "raw",
             Self::Quantized(_) => "quantized",
+            Self::Lossless(_) => "lossless",
         }
     }
 }
 
-/// One independently decodable Huffman chunk of a quantized tensor.
+/// One independently decodable chunk of a quantized tensor (Huffman-coded
+/// codes) or of a lossless tensor (coded elements).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkEntry {
-    /// Number of codes (weights) the chunk decodes to.
+    /// Number of codes (weights), or elements of a lossless tensor, the chunk decodes to.
     pub codes: u32,
-    /// Index of the chunk's first code within the tensor (sum of the earlier chunks' codes).
+    /// Index of the chunk's first code (element) within the tensor (sum of the earlier chunks' counts).
     pub first_code: u64,
     /// Byte offset of the chunk within the tensor's payload.
     pub offset: u64,

@@ -99,6 +99,18 @@ pub enum Error {
         #[source]
         source: entro_huffman::EncodeError,
     },
+    /// The lossless codec refused a chunk of a tensor (caller misuse, for
+    /// example a chunk over the codec's size limit).
+    #[error("could not losslessly code chunk {chunk} of tensor `{tensor}`: {source}")]
+    LosslessEncode {
+        /// The tensor's name.
+        tensor: String,
+        /// The chunk's index within the tensor.
+        chunk: usize,
+        /// The codec's report.
+        #[source]
+        source: crate::lossless::LosslessError,
+    },
 }
 
 /// The part of a `.entro` file a checksum protects.
@@ -112,7 +124,7 @@ pub enum ChecksumLocation {
         /// The tensor's name.
         tensor: String,
     },
-    /// One Huffman chunk of a quantized tensor.
+    /// One chunk of a quantized (Huffman-coded) or lossless tensor.
     Chunk {
         /// The tensor's name.
         tensor: String,
@@ -147,7 +159,8 @@ pub enum ErrorKind {
     LimitExceeded,
     /// [`Error::ChecksumMismatch`].
     Checksum,
-    /// Caller misuse: [`Error::InvalidArgument`], [`Error::BuildCodebook`], [`Error::Encode`].
+    /// Caller misuse: [`Error::InvalidArgument`], [`Error::BuildCodebook`], [`Error::Encode`],
+    /// [`Error::LosslessEncode`].
     InvalidArgument,
 }
 
@@ -163,9 +176,10 @@ impl Error {
             }
             Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Self::ChecksumMismatch { .. } => ErrorKind::Checksum,
-            Self::InvalidArgument { .. } | Self::BuildCodebook { .. } | Self::Encode { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            Self::InvalidArgument { .. }
+            | Self::BuildCodebook { .. }
+            | Self::Encode { .. }
+            | Self::LosslessEncode { .. } => ErrorKind::InvalidArgument,
         }
     }
 

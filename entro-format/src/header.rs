@@ -4,10 +4,13 @@ use std::collections::HashSet;
 
 use crate::bytes::{Cursor, put_count, put_string, put_u8, put_u32, put_varint};
 use crate::dtype::Dtype;
-use crate::entry::{ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding, TensorEntry};
+use crate::entry::{
+    ENCODING_LOSSLESS, ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding, TensorEntry,
+};
 use crate::error::{Error, Result, as_u64, check_limit};
 use crate::layout::{PREAMBLE_LEN, align_up};
 use crate::limits::{MAX_ELEMENTS, MAX_NAME_LEN, MAX_NDIM, MAX_TENSORS};
+use crate::lossless_tensor::LosslessEntry;
 use crate::metadata::FileMetadata;
 use crate::quantized::QuantizedEntry;
 
@@ -34,6 +37,7 @@ pub(crate) fn encode_record(entry: &TensorEntry, out: &mut Vec<u8>) -> Result<()
     match &entry.encoding {
         TensorEncoding::Raw { crc32c } => put_u32(out, *crc32c),
         TensorEncoding::Quantized(quantized) => quantized.encode(out)?,
+        TensorEncoding::Lossless(lossless) => lossless.encode(out)?,
     }
     Ok(())
 }
@@ -68,7 +72,7 @@ pub(crate) fn decode_record(
     }
     let tag_offset = cursor.offset();
     let tag = cursor.u8("encoding tag")?;
-    if tag != ENCODING_RAW && tag != ENCODING_QUANTIZED_HUFFMAN {
+    if ![ENCODING_RAW, ENCODING_QUANTIZED_HUFFMAN, ENCODING_LOSSLESS].contains(&tag) {
         return Err(Error::UnsupportedEncoding {
             tensor: name,
             tag,
@@ -114,9 +118,12 @@ pub(crate) fn decode_record(
         TensorEncoding::Raw {
             crc32c: cursor.u32("payload checksum")?,
         }
-    } else {
+    } else if tag == ENCODING_QUANTIZED_HUFFMAN {
         let quantized = QuantizedEntry::decode(cursor, dtype, &shape, elements, payload_len)?;
         TensorEncoding::Quantized(Box::new(quantized))
+    } else {
+        let lossless = LosslessEntry::decode(cursor, dtype, elements, payload_len)?;
+        TensorEncoding::Lossless(Box::new(lossless))
     };
     Ok(TensorEntry {
         name,

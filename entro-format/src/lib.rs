@@ -4,8 +4,11 @@
 //! A `.entro` file holds a whole checkpoint in the source's tensor order. Each
 //! tensor is either **quantized** (entro-quant parameters, an entro-huffman
 //! canonical codebook, and independently decodable chunks, each with its own
-//! CRC-32C) or **kept exactly** (the original bytes and their CRC-32C). The
-//! byte layout is specified in `FORMAT.md`, beside this crate's manifest.
+//! CRC-32C), **lossless** (F32, F16 and BF16 coded bit-exactly by the
+//! [`lossless`] codec in independently decodable chunks, each with its own
+//! CRC-32C; see [`EntroWriter::add_lossless`]) or **kept exactly** (the
+//! original bytes and their CRC-32C). The byte layout is specified in
+//! `FORMAT.md`, beside this crate's manifest.
 //!
 //! - [`EntroWriter`] streams a file to disk one tensor at a time and renames
 //!   it into place only when complete.
@@ -67,6 +70,7 @@
 
 mod atomic;
 mod bytes;
+mod chunk_table;
 mod dtype;
 mod entry;
 mod error;
@@ -74,6 +78,7 @@ mod header;
 mod layout;
 pub mod limits;
 pub mod lossless;
+mod lossless_tensor;
 mod metadata;
 mod mmap;
 mod quant_record;
@@ -85,11 +90,12 @@ mod writer;
 
 pub use dtype::Dtype;
 pub use entry::{
-    ChunkEntry, ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, ENCODING_RESERVED_LOSSLESS,
-    TensorEncoding, TensorEntry,
+    ChunkEntry, ENCODING_LOSSLESS, ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding,
+    TensorEntry,
 };
 pub use error::{ChecksumLocation, Error, ErrorKind, Result};
 pub use layout::{ALIGNMENT, END_MAGIC, FOOTER_LEN, FORMAT_VERSION, MAGIC, PREAMBLE_LEN, align_up};
+pub use lossless_tensor::{EncodedLossless, LosslessEntry, encode_lossless};
 pub use metadata::{FileMetadata, MetadataMap};
 pub use quantized::{EncodedTensor, QuantizedEntry, encode_quantized};
 pub use reader::{EntroFile, FileLayout};

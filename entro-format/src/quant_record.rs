@@ -3,17 +3,15 @@
 use entro_huffman::{Alphabet, Codebook, MAX_CHUNK_CODES};
 use entro_quant::{BlockLayout, BlockParams, ChosenScheme, Granularity, QuantParams, QuantStats};
 
-use crate::bytes::{Cursor, put_count, put_f32, put_f64, put_i32, put_u8, put_u32, put_varint};
+use crate::bytes::{Cursor, put_count, put_f32, put_f64, put_i32, put_u8, put_varint};
+use crate::chunk_table;
 use crate::dtype::Dtype;
-use crate::entry::ChunkEntry;
 use crate::error::{Error, Result, as_u64};
-use crate::limits::{MAX_BLOCKS, MAX_CHUNKS, MAX_CODEBOOK_LEN};
+use crate::limits::{MAX_BLOCKS, MAX_CODEBOOK_LEN};
 use crate::quantized::QuantizedEntry;
 
 /// Bytes per quantization block: `f32` scale and `i32` zero point.
 const BLOCK_LEN: usize = 8;
-/// Fewest bytes per chunk table entry: a one-byte varint length and a `u32` CRC-32C.
-const CHUNK_ENTRY_LEN: usize = 5;
 
 pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     let params = &entry.params;
@@ -33,12 +31,7 @@ pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     put_count(out, "codebook length", codebook.len(), MAX_CODEBOOK_LEN)?;
     out.extend_from_slice(&codebook);
     put_varint(out, u64::from(entry.chunk_codes));
-    put_count(out, "chunk count", entry.chunks.len(), MAX_CHUNKS)?;
-    for chunk in &entry.chunks {
-        put_varint(out, u64::from(chunk.len));
-        put_u32(out, chunk.crc32c);
-    }
-    Ok(())
+    chunk_table::encode(&entry.chunks, out)
 }
 
 fn encode_stats(stats: &QuantStats, out: &mut Vec<u8>) {
@@ -102,42 +95,7 @@ pub(crate) fn decode(
             chunk_codes.to_string(),
         ));
     }
-    let count_offset = cursor.offset();
-    let chunk_count = cursor.count("chunk count", MAX_CHUNKS)?;
-    let expected_chunks = elements.div_ceil(u64::from(chunk_codes));
-    if as_u64(chunk_count) != expected_chunks {
-        return Err(Error::format(
-            count_offset,
-            format!("{expected_chunks} chunks ({elements} codes, {chunk_codes} per chunk)"),
-            chunk_count.to_string(),
-        ));
-    }
-    let mut chunks = Vec::with_capacity(chunk_count.min(cursor.remaining() / CHUNK_ENTRY_LEN));
-    let mut offset: u64 = 0;
-    for index in 0..chunk_count {
-        let first_code = as_u64(index).saturating_mul(u64::from(chunk_codes));
-        let codes = elements
-            .saturating_sub(first_code)
-            .min(u64::from(chunk_codes));
-        let len = cursor.varint_u32("chunk length")?;
-        let crc32c = cursor.u32("chunk checksum")?;
-        // `codes` is at most `chunk_codes`, a u32.
-        let codes = u32::try_from(codes).unwrap_or(chunk_codes);
-        chunks.push(ChunkEntry {
-            codes,
-            first_code,
-            offset,
-            len,
-            crc32c,
-        });
-        offset = offset.saturating_add(u64::from(len));
-    }
-    if offset != payload_len {
-        return Err(cursor.error(
-            format!("chunk lengths adding up to the payload length {payload_len}"),
-            format!("{offset} bytes"),
-        ));
-    }
+    let chunks = chunk_table::decode(cursor, elements, chunk_codes, payload_len)?;
     Ok(QuantizedEntry {
         params,
         stats,

@@ -166,12 +166,12 @@ impl EntroFile {
             .ok_or_else(|| foreign_entry(entry))
     }
 
-    /// The bytes of chunk `chunk` of a quantized tensor, without verifying them.
+    /// The bytes of chunk `chunk` of a quantized or lossless tensor, without verifying them.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] if `entry` is not quantized, does not come
-    /// from this file, or has no chunk `chunk`.
+    /// [`Error::InvalidArgument`] if `entry` is raw, does not come from this
+    /// file, or has no chunk `chunk`.
     pub fn chunk_bytes(&self, entry: &TensorEntry, chunk: usize) -> Result<&[u8]> {
         let info = chunk_info(entry, chunk)?;
         let payload = self.payload(entry)?;
@@ -182,7 +182,7 @@ impl EntroFile {
             .ok_or_else(|| foreign_entry(entry))
     }
 
-    /// Checks the CRC-32C of one chunk of a quantized tensor.
+    /// Checks the CRC-32C of one chunk of a quantized or lossless tensor.
     ///
     /// # Errors
     ///
@@ -211,7 +211,7 @@ impl EntroFile {
     /// # Errors
     ///
     /// [`Error::ChecksumMismatch`] if the payload was damaged;
-    /// [`Error::InvalidArgument`] if `entry` is quantized or not from this file.
+    /// [`Error::InvalidArgument`] if `entry` is not raw or not from this file.
     pub fn read_raw(&self, entry: &TensorEntry) -> Result<&[u8]> {
         let TensorEncoding::Raw { crc32c: expected } = entry.encoding else {
             return Err(Error::invalid_argument(format!(
@@ -244,8 +244,8 @@ impl EntroFile {
     pub fn verify_tensor(&self, entry: &TensorEntry) -> Result<()> {
         match &entry.encoding {
             TensorEncoding::Raw { .. } => self.read_raw(entry).map(|_| ()),
-            TensorEncoding::Quantized(quantized) => {
-                (0..quantized.chunks().len()).try_for_each(|chunk| self.verify_chunk(entry, chunk))
+            TensorEncoding::Quantized(_) | TensorEncoding::Lossless(_) => {
+                (0..entry.chunks().len()).try_for_each(|chunk| self.verify_chunk(entry, chunk))
             }
         }
     }
@@ -276,14 +276,17 @@ fn foreign_entry(entry: &TensorEntry) -> Error {
 }
 
 fn chunk_info(entry: &TensorEntry, chunk: usize) -> Result<&ChunkEntry> {
-    let quantized = entry.quantized().ok_or_else(|| {
-        Error::invalid_argument(format!("tensor `{}` is raw and has no chunks", entry.name))
-    })?;
-    quantized.chunks().get(chunk).ok_or_else(|| {
+    if matches!(entry.encoding, TensorEncoding::Raw { .. }) {
+        return Err(Error::invalid_argument(format!(
+            "tensor `{}` is raw and has no chunks",
+            entry.name
+        )));
+    }
+    entry.chunks().get(chunk).ok_or_else(|| {
         Error::invalid_argument(format!(
             "tensor `{}` has {} chunks, no chunk {chunk}",
             entry.name,
-            quantized.chunks().len()
+            entry.chunks().len()
         ))
     })
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result, as_u64, check_limit};
 use crate::header::{decode_record, encode_header, encode_record};
 use crate::layout::{FOOTER_LEN, Footer, PREAMBLE_LEN, align_up, preamble};
 use crate::limits::{MAX_ELEMENTS, MAX_HEADER_LEN, MAX_TENSORS};
+use crate::lossless_tensor::{EncodedLossless, encode_lossless};
 use crate::metadata::FileMetadata;
 use crate::quantized::EncodedTensor;
 use crate::reader::FileLayout;
@@ -132,6 +133,66 @@ impl EntroWriter {
             )));
         }
         let encoding = TensorEncoding::Quantized(Box::new(tensor.to_entry()?));
+        self.add(name, shape, dtype, elements, encoding, tensor.payload())
+    }
+
+    /// Codes a float tensor losslessly in chunks of `chunk_elements` elements
+    /// (see [`crate::encode_lossless`]; [`crate::lossless::DEFAULT_CHUNK_ELEMENTS`]
+    /// when there is no reason to choose) and adds it. `bytes` are its
+    /// little-endian elements in `dtype`, which must be F32, F16 or BF16;
+    /// decoding gives them back bit for bit.
+    ///
+    /// The chunks are coded one after the other on the calling thread; to code
+    /// them in parallel, code pieces with [`crate::encode_lossless`], join them
+    /// with [`EncodedLossless::concat`] and call [`EntroWriter::add_lossless_encoded`].
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`crate::encode_lossless`] and [`EntroWriter::add_lossless_encoded`].
+    pub fn add_lossless(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        dtype: Dtype,
+        bytes: &[u8],
+        chunk_elements: usize,
+    ) -> Result<()> {
+        let elements = element_count(shape)?;
+        if dtype.byte_len(elements) != Some(as_u64(bytes.len())) {
+            return Err(Error::invalid_argument(format!(
+                "tensor `{name}`: {} bytes given, but {elements} elements of {dtype} take {}",
+                bytes.len(),
+                dtype.byte_len(elements).unwrap_or(u64::MAX)
+            )));
+        }
+        let encoded = encode_lossless(name, dtype, bytes, chunk_elements)?;
+        self.add_lossless_encoded(name, shape, dtype, &encoded)
+    }
+
+    /// Adds a tensor coded by [`crate::encode_lossless`] (or joined by
+    /// [`EncodedLossless::concat`]); `dtype` is its element type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a repeated name, or an encoded tensor
+    /// whose layout does not match `dtype` or whose element count does not
+    /// match `shape`; [`Error::LimitExceeded`]; [`Error::Io`].
+    pub fn add_lossless_encoded(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        dtype: Dtype,
+        tensor: &EncodedLossless,
+    ) -> Result<()> {
+        let elements = element_count(shape)?;
+        if dtype.float_layout() != Some(tensor.layout()) || tensor.elements() != elements {
+            return Err(Error::invalid_argument(format!(
+                "tensor `{name}`: {} {:?} elements coded, but the tensor has {elements} of {dtype}",
+                tensor.elements(),
+                tensor.layout()
+            )));
+        }
+        let encoding = TensorEncoding::Lossless(Box::new(tensor.entry().clone()));
         self.add(name, shape, dtype, elements, encoding, tensor.payload())
     }
 

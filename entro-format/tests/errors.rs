@@ -200,7 +200,7 @@ fn newer_files_get_their_own_errors() {
     let original = one_raw_tensor_file();
     let patched = patch_header(original.clone(), encoding_tag, 0);
     assert_eq!(patched, original, "the test must patch the encoding tag");
-    for tag in [2, 3, 255] {
+    for tag in [3, 4, 255] {
         let err =
             EntroFile::from_bytes(patch_header(original.clone(), encoding_tag, tag)).unwrap_err();
         assert!(
@@ -208,6 +208,9 @@ fn newer_files_get_their_own_errors() {
             "{err}"
         );
     }
+    // Tag 2 is lossless: a raw record read as one is malformed, not a newer file.
+    let err = EntroFile::from_bytes(patch_header(original.clone(), encoding_tag, 2)).unwrap_err();
+    assert!(matches!(err, Error::Format { .. }), "{err}");
     let dtype_tag = |_: &[u8]| 5;
     let err = EntroFile::from_bytes(patch_header(original, dtype_tag, 200)).unwrap_err();
     assert!(matches!(err, Error::Format { .. }), "{err}");

@@ -16,7 +16,8 @@ fn corpus_folder() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/format_parse")
 }
 
-/// Seeds: an intact small file, a damaged payload, a truncated file and a wrong version.
+/// Seeds: an intact small file, a damaged payload, a truncated file, a wrong
+/// version, and an intact file of lossless tensors.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let intact = common::small_file_bytes();
     let file = entro_format::EntroFile::from_bytes(intact.clone()).unwrap();
@@ -31,6 +32,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("damaged-chunk", damaged),
         ("truncated", truncated),
         ("version-9", newer),
+        ("lossless", common::lossless_file_bytes()),
     ]
 }
 
@@ -46,7 +48,8 @@ fn seeds_behave_as_named() {
             ParseOutcome::Intact,
             ParseOutcome::Damaged,
             ParseOutcome::Rejected,
-            ParseOutcome::Rejected
+            ParseOutcome::Rejected,
+            ParseOutcome::Intact
         ]
     );
     if std::env::var_os("ENTRO_WRITE_FUZZ_SEEDS").is_some() {

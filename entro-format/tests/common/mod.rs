@@ -146,3 +146,95 @@ pub(crate) fn small_file_bytes() -> Vec<u8> {
     writer.finish().unwrap();
     std::fs::read(path).unwrap()
 }
+
+/// Little-endian elements of `dtype` (F32, F16 or BF16) mixing ordinary
+/// weights with every special kind of value: NaNs with several payloads and
+/// both signs, ±0, ±inf, subnormals, the extremes.
+pub(crate) fn special_float_bytes(
+    dtype: entro_format::Dtype,
+    seed: u64,
+    elements: usize,
+) -> Vec<u8> {
+    use entro_format::Dtype;
+    let mut rng = Rng::new(seed);
+    let specials32: [u32; 12] = [
+        0x7fc0_0000,
+        0xffc0_0001,
+        0x7f80_0001,
+        0x7fbf_ffff,
+        0x0000_0000,
+        0x8000_0000,
+        0x7f80_0000,
+        0xff80_0000,
+        0x0000_0001,
+        0x807f_ffff,
+        0x7f7f_ffff,
+        0x0080_0000,
+    ];
+    let specials16: [u16; 12] = [
+        0x7e00, 0xfe01, 0x7c01, 0x7fff, 0x0000, 0x8000, 0x7c00, 0xfc00, 0x0001, 0x83ff, 0x7bff,
+        0x0400,
+    ];
+    let specials_bf16: [u16; 12] = [
+        0x7fc0, 0xffc1, 0x7f81, 0x7fff, 0x0000, 0x8000, 0x7f80, 0xff80, 0x0001, 0x807f, 0x7f7f,
+        0x0080,
+    ];
+    let mut out = Vec::new();
+    for _ in 0..elements {
+        let special = rng
+            .next_u64()
+            .is_multiple_of(8)
+            .then(|| (rng.next_u64() % 12) as usize);
+        let weight = rng.weight(0.02);
+        match dtype {
+            Dtype::F32 => {
+                let bits = special.map_or(weight.to_bits(), |i| specials32[i]);
+                out.extend_from_slice(&bits.to_le_bytes());
+            }
+            Dtype::F16 => {
+                let bits = special.map_or(half::f16::from_f32(weight).to_bits(), |i| specials16[i]);
+                out.extend_from_slice(&bits.to_le_bytes());
+            }
+            Dtype::BF16 => {
+                let bits =
+                    special.map_or(half::bf16::from_f32(weight).to_bits(), |i| specials_bf16[i]);
+                out.extend_from_slice(&bits.to_le_bytes());
+            }
+            other => panic!("not a float dtype: {other}"),
+        }
+    }
+    out
+}
+
+/// A small `.entro` file with lossless F32, F16 and BF16 tensors (several
+/// chunks, one chunk, a scalar, an empty one) beside a raw one.
+pub(crate) fn lossless_file_bytes() -> Vec<u8> {
+    use entro_format::Dtype;
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("lossless.entro");
+    let mut writer = EntroWriter::create(&path, sample_metadata()).unwrap();
+    let tensors: [(&str, &[usize], Dtype, usize); 5] = [
+        ("embed.weight", &[16, 40], Dtype::BF16, 96),
+        ("proj.weight", &[8, 12], Dtype::F32, 40),
+        ("head.weight", &[3, 5, 7], Dtype::F16, 1000),
+        ("scale", &[], Dtype::F32, 4),
+        ("empty.weight", &[0, 4], Dtype::BF16, 16),
+    ];
+    for (seed, (name, shape, dtype, chunk)) in tensors.into_iter().enumerate() {
+        let elements = shape.iter().product();
+        let bytes = special_float_bytes(dtype, seed as u64, elements);
+        writer
+            .add_lossless(name, shape, dtype, &bytes, chunk)
+            .unwrap();
+    }
+    writer
+        .add_raw(
+            "ids",
+            &[3],
+            Dtype::I32,
+            &[1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0],
+        )
+        .unwrap();
+    writer.finish().unwrap();
+    std::fs::read(path).unwrap()
+}

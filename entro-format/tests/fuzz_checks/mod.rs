@@ -10,7 +10,9 @@
     reason = "the test binary and the fuzz target use different parts"
 )]
 
-use entro_format::{ALIGNMENT, EntroFile, Error, FOOTER_LEN, TensorEncoding};
+use entro_format::{
+    ALIGNMENT, EntroFile, Error, FOOTER_LEN, TensorEncoding, TensorEntry, lossless,
+};
 use entro_huffman::DecodeTable;
 
 /// Most codes one input may make the check decode, so that a small input
@@ -116,6 +118,9 @@ fn check(data: &[u8]) -> ParseOutcome {
                 }
                 assert_eq!(next_code, entry.elements());
             }
+            TensorEncoding::Lossless(_) => {
+                damaged |= check_lossless(&file, entry, &mut budget);
+            }
             _ => panic!("an accepted file has only known encodings"),
         }
     }
@@ -124,4 +129,46 @@ fn check(data: &[u8]) -> ParseOutcome {
     } else {
         ParseOutcome::Intact
     }
+}
+
+/// Verifies and (within `budget` elements) decodes every chunk of a lossless
+/// tensor; returns whether any was damaged.
+fn check_lossless(file: &EntroFile, entry: &TensorEntry, budget: &mut u64) -> bool {
+    let info = entry.lossless().expect("a lossless entry");
+    let element_bytes = info.layout().element_bytes();
+    assert_eq!(
+        entry.dtype().float_layout(),
+        Some(info.layout()),
+        "the layout follows the dtype"
+    );
+    let mut damaged = false;
+    let mut next = 0;
+    for (index, chunk) in info.chunks().iter().enumerate() {
+        assert_eq!(chunk.first_code, next);
+        next += u64::from(chunk.codes);
+        assert!(chunk.codes >= 1 && chunk.codes <= info.chunk_elements());
+        let bytes = file
+            .chunk_bytes(entry, index)
+            .expect("chunks lie in the payload");
+        assert_eq!(bytes.len(), chunk.len as usize);
+        match file.verify_chunk(entry, index) {
+            Ok(()) => {}
+            Err(Error::ChecksumMismatch { .. }) => {
+                damaged = true;
+                continue;
+            }
+            Err(other) => panic!("verify_chunk: unexpected {other}"),
+        }
+        let elements = u64::from(chunk.codes);
+        if elements > *budget {
+            continue;
+        }
+        *budget -= elements;
+        let mut out = vec![0u8; chunk.codes as usize * element_bytes];
+        if lossless::decode_chunk(info.layout(), bytes, &mut out).is_err() {
+            damaged = true;
+        }
+    }
+    assert_eq!(next, entry.elements());
+    damaged
 }
