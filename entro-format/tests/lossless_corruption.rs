@@ -3,10 +3,11 @@
 mod lossless_support;
 
 use entro_format::lossless::{
-    FloatLayout, LosslessError, LosslessErrorKind, MAX_CHUNK_ELEMENTS, decode_chunk, encode_chunk,
+    ChunkPlane, FloatLayout, LosslessError, LosslessErrorKind, MAX_CHUNK_ELEMENTS, decode_chunk,
+    encode_chunk,
 };
 use entro_huffman::{CodebookError, DecodeError};
-use lossless_support::{LAYOUTS, Rng, weights};
+use lossless_support::{LAYOUTS, Rng, dequantized, weights};
 
 /// A chunk of weight-like data (Huffman-coded exponent plane, raw low planes).
 fn sample(layout: FloatLayout, count: usize) -> (Vec<u8>, Vec<u8>) {
@@ -108,31 +109,56 @@ fn header_fields_are_checked() {
 
 #[test]
 fn plane_damage_is_named() {
-    // BF16 weights: plane 0 is Huffman-coded (mode 2 at byte 6, codebook at byte 7).
+    // BF16 weights, no block on a grid: header (6 bytes), block kinds plane constant 0 (bytes 6
+    // and 7), split byte 8, then top plane 0, Huffman-coded (mode at 9, codebook from 10).
     let (_, chunk) = sample(FloatLayout::BF16, 2000);
     assert_eq!(
-        chunk[6], 2,
+        chunk[6..8],
+        [1, 0],
+        "no block of ordinary weights lies on a grid"
+    );
+    assert_eq!(
+        chunk[9], 2,
         "the exponent plane of weights is Huffman-coded"
     );
-    let mut bad = chunk.clone();
-    bad[6] = 3;
+    let corrupt = |at: usize, value: u8| {
+        let mut bad = chunk.clone();
+        bad[at] = value;
+        decode(FloatLayout::BF16, &bad, 2000).unwrap_err()
+    };
     assert!(matches!(
-        decode(FloatLayout::BF16, &bad, 2000),
-        Err(LosslessError::UnknownPlaneMode {
+        corrupt(7, 5),
+        LosslessError::InvalidField {
             offset: 6,
-            plane: 0,
-            found: 3
-        })
+            what: "block kind",
+            found: 5,
+            ..
+        }
     ));
-    let mut bad = chunk.clone();
-    bad[7] = 0x0f; // unknown alphabet tag
     assert!(matches!(
-        decode(FloatLayout::BF16, &bad, 2000),
-        Err(LosslessError::Codebook {
-            offset: 7,
-            plane: 0,
+        corrupt(8, 8),
+        LosslessError::InvalidField {
+            offset: 8,
+            what: "split shift",
+            found: 8,
+            ..
+        }
+    ));
+    assert!(matches!(
+        corrupt(9, 3),
+        LosslessError::UnknownPlaneMode {
+            offset: 9,
+            plane: ChunkPlane::Top(0),
+            found: 3
+        }
+    ));
+    assert!(matches!(
+        corrupt(10, 0x0f),
+        LosslessError::Codebook {
+            offset: 10,
+            plane: ChunkPlane::Top(0),
             source: CodebookError::UnknownAlphabet { tag: 15 }
-        })
+        }
     ));
     let mut longer = chunk.clone();
     longer.push(0);
@@ -147,8 +173,8 @@ fn damaged_huffman_streams_are_stream_errors() {
     // Zeroing the first stream-length field of the exponent plane's Huffman chunk makes its first
     // stream empty: the decoder runs out of bits or finds data left over.
     let (_, chunk) = sample(FloatLayout::F32, 3000);
-    let codebook_len = entro_huffman::Codebook::from_bytes(&chunk[7..]).unwrap().1;
-    let stream_at = 7 + codebook_len + 4;
+    let codebook_len = entro_huffman::Codebook::from_bytes(&chunk[10..]).unwrap().1;
+    let stream_at = 10 + codebook_len + 4;
     let mut bad = chunk.clone();
     bad[stream_at..stream_at + 4].fill(0);
     let err = decode(FloatLayout::F32, &bad, 3000).unwrap_err();
@@ -156,13 +182,30 @@ fn damaged_huffman_streams_are_stream_errors() {
         matches!(
             err,
             LosslessError::Stream {
-                plane: 0,
+                plane: ChunkPlane::Top(0),
                 source: DecodeError::StreamOverrun { .. } | DecodeError::TrailingData { .. },
                 offset
             } if offset == stream_at
         ),
         "{err}"
     );
+}
+
+#[test]
+fn damaged_grid_blocks_decode_or_error() {
+    // Every block on a grid: damage to the parameters changes values but stays in bounds.
+    for layout in LAYOUTS {
+        let data = dequantized(layout, 20, 3);
+        let mut chunk = Vec::new();
+        encode_chunk(layout, &data, &mut chunk).unwrap();
+        for index in 6..chunk.len() {
+            for mask in [0x01u8, 0x40, 0xff] {
+                let mut bad = chunk.clone();
+                bad[index] ^= mask;
+                let _ = decode(layout, &bad, 20 * 32);
+            }
+        }
+    }
 }
 
 #[test]
@@ -190,8 +233,14 @@ fn every_truncation_is_an_error() {
 fn every_byte_flip_decodes_or_errors() {
     let mut rng = Rng::new(5);
     for layout in LAYOUTS {
-        for count in [1usize, 300] {
-            let (data, chunk) = sample(layout, count);
+        for (count, grid) in [(1usize, false), (300, false), (96, true)] {
+            let data = if grid {
+                dequantized(layout, count / 32, 9)
+            } else {
+                weights(layout, count, 11)
+            };
+            let mut chunk = Vec::new();
+            encode_chunk(layout, &data, &mut chunk).unwrap();
             let mut changed_outputs = 0;
             for index in 0..chunk.len() {
                 for mask in [0x01u8, 0x80, 0xff, rng.byte() | 1] {

@@ -4,7 +4,8 @@
 mod lossless_support;
 
 use entro_format::lossless::FloatLayout;
-use lossless_support::{LAYOUTS, Rng, assert_round_trip, weights};
+use entro_format::lossless::{EncodeOptions, encode_chunk_with};
+use lossless_support::{LAYOUTS, Rng, assert_round_trip, dequantized, weights};
 use proptest::prelude::*;
 
 /// Every 16-bit pattern, in a shuffled order so that no plane is trivially sorted.
@@ -96,6 +97,33 @@ fn weight_like_data_compresses_and_round_trips() {
 }
 
 #[test]
+fn dequantized_blocks_lie_on_grids() {
+    for layout in LAYOUTS {
+        let data = dequantized(layout, 200, 1);
+        let chunk = assert_round_trip(layout, &data);
+        let mut plain = Vec::new();
+        let options = EncodeOptions::default().with_grid_blocks(false);
+        let plain_stats = encode_chunk_with(layout, &data, &options, &mut plain).unwrap();
+        assert_eq!(plain_stats.grid_elements, 0);
+        let mut with_grids = Vec::new();
+        let stats =
+            encode_chunk_with(layout, &data, &EncodeOptions::default(), &mut with_grids).unwrap();
+        assert_eq!(with_grids, chunk);
+        assert_eq!(stats.total_bytes(), chunk.len());
+        assert_eq!(stats.grid_elements, data.len() / layout.element_bytes());
+        // Half the blocks have 4-bit indices, half 8-bit: about 6 + 1 bits per element.
+        let bits = chunk.len() as f64 * 8.0 / (200.0 * 32.0);
+        assert!(bits < 7.5, "{layout:?}: {bits:.2} bits per element");
+        assert!(chunk.len() < plain.len(), "{layout:?}");
+        // Grid blocks mixed with plain ones and a tail.
+        let mut mixed = data[..64 * layout.element_bytes()].to_vec();
+        mixed.extend_from_slice(&weights(layout, 100, 2));
+        mixed.extend_from_slice(&data[..200 * layout.element_bytes()]);
+        assert_round_trip(layout, &mixed);
+    }
+}
+
+#[test]
 fn chunk_sizes_from_one_element_up_round_trip() {
     let mut rng = Rng::new(3);
     for layout in LAYOUTS {
@@ -150,6 +178,15 @@ proptest! {
         (layout, bytes) in layout_strategy().prop_flat_map(|layout| (Just(layout), pooled(layout))),
     ) {
         assert_round_trip(layout, &bytes);
+    }
+
+    #[test]
+    fn dequantized_values_round_trip(layout in layout_strategy(), blocks in 1usize..40, seed: u64) {
+        let mut data = dequantized(layout, blocks, seed);
+        // Damage one element so that some block may fall back to plain coding.
+        let at = usize::try_from(seed % data.len() as u64).unwrap() & !1;
+        data[at] ^= 0x10;
+        assert_round_trip(layout, &data);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use entro_huffman::{CodebookError, DecodeError, EncodeError};
 
-use super::FloatLayout;
+use super::{ChunkPlane, FloatLayout};
 
 /// The category of a [`LosslessError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,12 +77,12 @@ pub enum LosslessError {
         found: u64,
     },
     /// Format error: a plane's coding mode byte is unknown.
-    #[error("plane {plane} at byte {offset} has unknown mode {found}")]
+    #[error("{plane} at byte {offset} has unknown mode {found}")]
     UnknownPlaneMode {
         /// Where the mode byte is.
         offset: usize,
-        /// Index of the plane in the layout.
-        plane: usize,
+        /// Which plane.
+        plane: ChunkPlane,
         /// The byte read.
         found: u8,
     },
@@ -99,23 +99,23 @@ pub enum LosslessError {
         found: u64,
     },
     /// Format error: a plane's Huffman codebook is corrupt.
-    #[error("plane {plane}: corrupt codebook at byte {offset}: {source}")]
+    #[error("{plane}: corrupt codebook at byte {offset}: {source}")]
     Codebook {
         /// Where the codebook starts.
         offset: usize,
-        /// Index of the plane.
-        plane: usize,
+        /// Which plane.
+        plane: ChunkPlane,
         /// What entro-huffman found wrong.
         #[source]
         source: CodebookError,
     },
     /// Format error: a plane's Huffman stream is corrupt.
-    #[error("plane {plane}: corrupt huffman stream at byte {offset}: {source}")]
+    #[error("{plane}: corrupt huffman stream at byte {offset}: {source}")]
     Stream {
         /// Where the stream starts.
         offset: usize,
-        /// Index of the plane.
-        plane: usize,
+        /// Which plane.
+        plane: ChunkPlane,
         /// What entro-huffman found wrong (its bit offsets count from the stream's start).
         #[source]
         source: DecodeError,
@@ -129,10 +129,10 @@ pub enum LosslessError {
         found: usize,
     },
     /// Encoding failed inside entro-huffman; this is a bug in this codec, never caused by the input.
-    #[error("plane {plane}: huffman encoding failed: {source}")]
+    #[error("{plane}: huffman encoding failed: {source}")]
     Encode {
-        /// Index of the plane.
-        plane: usize,
+        /// Which plane.
+        plane: ChunkPlane,
         /// What entro-huffman reported.
         #[source]
         source: EncodeError,

@@ -1,18 +1,19 @@
-//! Element layouts and how their bits are split into byte planes.
+//! Element layouts, and how the top 16 bits of an element are split into two byte planes.
 //!
-//! Every layout puts the bits that vary slowly across weights (the exponent) in plane 0 and the
-//! sign with the top mantissa bits in plane 1; F32 adds its two low mantissa bytes as planes 2
-//! and 3. For a little-endian element whose two top bytes are `hi` (sign and high bits) and `lo`:
+//! The top 16 bits of an element (the whole element for F16 and BF16, the upper half for F32) are
+//! `s xxxxxxxx yyyyyyy`: the sign, then 15 bits whose high end is the exponent. A chunk chooses a
+//! split shift `j` in `0..=7`:
 //!
 //! ```text
-//! plane 0 = bits 7..15 of the top 16 bits = hi << 1 | lo >> 7
-//! plane 1 = sign and the low 7 bits      = (hi & 0x80) | (lo & 0x7f)
+//! plane 0 = the 8 bits just below the top j + 1 bits        = (top >> (7 - j)) & 0xff
+//! plane 1 = sign, the j bits below it, then the low 7 - j bits
 //! ```
 //!
-//! For BF16 and F32, plane 0 is exactly the 8-bit exponent and plane 1 the sign with the top seven
-//! mantissa bits. F16 has a 5-bit exponent: its plane 0 holds the exponent with the top three
-//! mantissa bits (the exponent alone is only 5 bits, and coding it with 3 mantissa bits lets the
-//! Huffman code see their dependence on it), its plane 1 the sign with the low seven mantissa bits.
+//! With `j = 0` plane 0 is exactly the BF16/F32 exponent (for F16 the 5-bit exponent with the top
+//! three mantissa bits) and plane 1 the sign with the top seven mantissa bits. Larger `j` move top
+//! mantissa bits into plane 0, so that one Huffman code sees how they depend on the exponent (the
+//! density of weights falls across a binade), while the high exponent bits, nearly constant in
+//! weights, go to plane 1. The encoder picks the `j` giving the smallest chunk.
 
 /// Floating-point element layouts the lossless codec splits (little-endian element bytes in and
 /// out).
@@ -26,8 +27,8 @@ pub enum FloatLayout {
     BF16,
 }
 
-/// Most byte planes of any layout.
-pub(crate) const MAX_PLANES: usize = 4;
+/// Largest split shift.
+pub(crate) const MAX_SPLIT: u8 = 7;
 
 impl FloatLayout {
     /// Bytes per element: 4 for F32, 2 for F16 and BF16.
@@ -39,11 +40,6 @@ impl FloatLayout {
         }
     }
 
-    /// Byte planes per element (one byte each), equal to [`Self::element_bytes`].
-    pub(crate) fn planes(self) -> usize {
-        self.element_bytes()
-    }
-
     /// The tag a chunk stores to name its layout.
     pub(crate) fn tag(self) -> u8 {
         match self {
@@ -52,70 +48,93 @@ impl FloatLayout {
             Self::BF16 => 2,
         }
     }
-}
 
-/// Plane 0 (exponent) of an element whose top two bytes are `lo`, `hi`.
-#[inline(always)]
-fn exponent_plane(lo: u8, hi: u8) -> u8 {
-    hi << 1 | lo >> 7
-}
-
-/// Plane 1 (sign and low bits) of an element whose top two bytes are `lo`, `hi`.
-#[inline(always)]
-fn sign_plane(lo: u8, hi: u8) -> u8 {
-    (hi & 0x80) | (lo & 0x7f)
-}
-
-/// The top two bytes `[lo, hi]` of an element from its planes 0 and 1.
-#[inline(always)]
-pub(crate) fn join_top(exponent: u8, sign: u8) -> [u8; 2] {
-    [exponent << 7 | (sign & 0x7f), (sign & 0x80) | exponent >> 1]
-}
-
-/// Splits `elements` (a whole number of elements) into `layout.planes()` planes of one byte per
-/// element, replacing the content of `planes[..layout.planes()]`.
-pub(crate) fn split(layout: FloatLayout, elements: &[u8], planes: &mut [Vec<u8>; MAX_PLANES]) {
-    let count = elements.len() / layout.element_bytes();
-    for plane in planes.iter_mut() {
-        plane.clear();
-        plane.reserve(count);
-    }
-    let [p0, p1, p2, p3] = planes;
-    match layout {
-        FloatLayout::F16 | FloatLayout::BF16 => {
-            for element in elements.chunks_exact(2) {
-                p0.push(exponent_plane(element[0], element[1]));
-                p1.push(sign_plane(element[0], element[1]));
-            }
+    /// The element whose little-endian bytes start `bytes`, as an integer.
+    #[inline(always)]
+    pub(crate) fn read_bits(self, bytes: &[u8]) -> u32 {
+        match self {
+            Self::F32 => u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            Self::F16 | Self::BF16 => u32::from(u16::from_le_bytes([bytes[0], bytes[1]])),
         }
-        FloatLayout::F32 => {
-            for element in elements.chunks_exact(4) {
-                p0.push(exponent_plane(element[2], element[3]));
-                p1.push(sign_plane(element[2], element[3]));
-                p2.push(element[1]);
-                p3.push(element[0]);
+    }
+
+    /// The exact value of element `bits`.
+    #[inline(always)]
+    pub(crate) fn to_f32(self, bits: u32) -> f32 {
+        match self {
+            Self::F32 => f32::from_bits(bits),
+            Self::BF16 => f32::from_bits(bits << 16),
+            Self::F16 => half::f16::from_bits(low_u16(bits)).to_f32(),
+        }
+    }
+
+    /// `value` rounded to nearest-even into this layout; NaN becomes one fixed quiet NaN, so the
+    /// result never depends on the platform's NaN propagation.
+    #[inline(always)]
+    pub(crate) fn round(self, value: f32) -> u32 {
+        if value.is_nan() {
+            return match self {
+                Self::F32 => 0x7fc0_0000,
+                Self::BF16 => 0x7fc0,
+                Self::F16 => 0x7e00,
+            };
+        }
+        match self {
+            Self::F32 => value.to_bits(),
+            Self::BF16 => {
+                let bits = value.to_bits();
+                // Adding just under half an ulp, plus the lowest kept bit, rounds to nearest-even;
+                // the largest finite values correctly carry into infinity.
+                (bits + 0x7fff + (bits >> 16 & 1)) >> 16
             }
+            Self::F16 => u32::from(half::f16::from_f32(value).to_bits()),
         }
     }
 }
 
-/// Interleaves decoded planes back into elements. `planes[k]` has one byte per element of `out`.
-pub(crate) fn join(layout: FloatLayout, planes: &[&[u8]], out: &mut [u8]) {
-    match (layout, planes) {
-        (FloatLayout::F16 | FloatLayout::BF16, [p0, p1, ..]) => {
-            for ((element, &e), &s) in out.chunks_exact_mut(2).zip(*p0).zip(*p1) {
-                element.copy_from_slice(&join_top(e, s));
-            }
+/// The low 16 bits of `bits`.
+#[inline(always)]
+pub(crate) fn low_u16(bits: u32) -> u16 {
+    (bits & 0xffff) as u16
+}
+
+/// Masks and shift of one split of the top 16 bits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Split {
+    /// Plane 0 is `top >> shift`.
+    shift: u32,
+    /// Bits of plane 1 that sit 8 bits lower than in `top` (the sign and the `j` bits below it).
+    high_mask: u8,
+    /// Bits of plane 1 that sit where they sit in `top` (the low `7 - j` bits).
+    low_mask: u8,
+}
+
+impl Split {
+    /// The split with shift `j` (at most [`MAX_SPLIT`]).
+    pub(crate) fn new(j: u8) -> Self {
+        let j = j.min(MAX_SPLIT);
+        let low_mask = (1u8 << (7 - j)) - 1;
+        Self {
+            shift: u32::from(7 - j),
+            high_mask: !low_mask,
+            low_mask,
         }
-        (FloatLayout::F32, [p0, p1, p2, p3, ..]) => {
-            let planes = p0.iter().zip(*p1).zip(*p2).zip(*p3);
-            for (element, (((&e, &s), &b1), &b0)) in out.chunks_exact_mut(4).zip(planes) {
-                let [b2, b3] = join_top(e, s);
-                element.copy_from_slice(&[b0, b1, b2, b3]);
-            }
-        }
-        // The callers always pass `layout.planes()` planes.
-        _ => {}
+    }
+
+    /// Planes 0 and 1 of `top`.
+    #[inline(always)]
+    pub(crate) fn split(self, top: u16) -> (u8, u8) {
+        let [low, high] = top.to_le_bytes();
+        let plane0 = (top >> self.shift).to_le_bytes()[0];
+        (plane0, (high & self.high_mask) | (low & self.low_mask))
+    }
+
+    /// The top 16 bits from planes 0 and 1.
+    #[inline(always)]
+    pub(crate) fn join(self, plane0: u8, plane1: u8) -> u16 {
+        u16::from(plane1 & self.high_mask) << 8
+            | u16::from(plane0) << self.shift
+            | u16::from(plane1 & self.low_mask)
     }
 }
 
@@ -124,42 +143,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bf16_planes_are_exponent_and_sign_mantissa() {
+    fn every_split_is_a_bijection() {
+        for j in 0..=MAX_SPLIT {
+            let split = Split::new(j);
+            let mut seen = vec![false; 1 << 16];
+            for top in 0..=u16::MAX {
+                let (p0, p1) = split.split(top);
+                assert_eq!(split.join(p0, p1), top, "j = {j}");
+                let key = usize::from(p0) << 8 | usize::from(p1);
+                assert!(!seen[key]);
+                seen[key] = true;
+            }
+        }
+    }
+
+    #[test]
+    fn split_zero_separates_the_exponent() {
         // -1.5 in bf16 is 0xBFC0: sign 1, exponent 127, mantissa 0x40.
-        let mut planes: [Vec<u8>; MAX_PLANES] = Default::default();
-        split(FloatLayout::BF16, &0xBFC0u16.to_le_bytes(), &mut planes);
-        assert_eq!(planes[0], [127]);
-        assert_eq!(planes[1], [0x80 | 0x40]);
-        let mut out = [0u8; 2];
-        join(FloatLayout::BF16, &[&planes[0], &planes[1]], &mut out);
-        assert_eq!(u16::from_le_bytes(out), 0xBFC0);
+        assert_eq!(Split::new(0).split(0xBFC0), (127, 0x80 | 0x40));
+        // j = 3: exponent without its top 3 bits, then the top 3 mantissa bits.
+        let (p0, p1) = Split::new(3).split(0xBFC0);
+        assert_eq!(p0, (127 & 0x1f) << 3 | 0b100);
+        assert_eq!(p1, 0x80 | 0b011 << 4);
     }
 
     #[test]
-    fn f32_planes_are_exponent_sign_top_mantissa_then_low_bytes() {
-        let value = -3.0e-5f32;
-        let bits = value.to_bits();
-        let mut planes: [Vec<u8>; MAX_PLANES] = Default::default();
-        split(FloatLayout::F32, &value.to_le_bytes(), &mut planes);
-        assert_eq!(u32::from(planes[0][0]), bits >> 23 & 0xff);
-        assert_eq!(
-            u32::from(planes[1][0]),
-            (bits >> 31) << 7 | (bits >> 16 & 0x7f)
-        );
-        assert_eq!(u32::from(planes[2][0]), bits >> 8 & 0xff);
-        assert_eq!(u32::from(planes[3][0]), bits & 0xff);
-        let mut out = [0u8; 4];
-        let slices: Vec<&[u8]> = planes.iter().map(Vec::as_slice).collect();
-        join(FloatLayout::F32, &slices, &mut out);
-        assert_eq!(f32::from_le_bytes(out).to_bits(), bits);
-    }
-
-    #[test]
-    fn f16_plane_zero_holds_exponent_and_top_mantissa_bits() {
-        // 0x7E01: a quiet NaN, exponent 31, mantissa 0x201.
-        let mut planes: [Vec<u8>; MAX_PLANES] = Default::default();
-        split(FloatLayout::F16, &0x7E01u16.to_le_bytes(), &mut planes);
-        assert_eq!(planes[0], [31 << 3 | 0b100]);
-        assert_eq!(planes[1], [0x01]);
+    fn rounding_is_nearest_even_with_a_fixed_nan() {
+        let bf16 = FloatLayout::BF16;
+        assert_eq!(bf16.round(1.0), 0x3f80);
+        // Halfway between 0x3f80 and 0x3f81 rounds to the even one; just above rounds up.
+        assert_eq!(bf16.round(f32::from_bits(0x3f80_8000)), 0x3f80);
+        assert_eq!(bf16.round(f32::from_bits(0x3f81_8000)), 0x3f82);
+        assert_eq!(bf16.round(f32::from_bits(0x3f80_8001)), 0x3f81);
+        assert_eq!(bf16.round(f32::MAX), 0x7f80);
+        assert_eq!(bf16.round(f32::from_bits(0xffc1_2345)), 0x7fc0);
+        assert_eq!(FloatLayout::F16.round(1.0), 0x3c00);
+        assert_eq!(FloatLayout::F16.round(f32::NAN), 0x7e00);
+        assert_eq!(FloatLayout::F32.round(-2.5), (-2.5f32).to_bits());
+        for bits in [0x3c00u32, 0x0001, 0x8400, 0x7bff] {
+            let f16 = FloatLayout::F16;
+            assert_eq!(f16.round(f16.to_f32(bits)), bits);
+        }
     }
 }

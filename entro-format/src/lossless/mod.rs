@@ -1,26 +1,38 @@
 //! Bit-exact compression of F32, F16 and BF16 tensors, one self-contained chunk at a time.
 //!
-//! Each element is split into byte planes ([`FloatLayout`] says how): the exponent, which takes few
-//! distinct values in trained weights, the sign with the top mantissa bits, and for F32 the two low
-//! mantissa bytes. Each plane of a chunk is coded on its own with entro-huffman's canonical
-//! Huffman code where that pays, stored raw where it does not, or as one byte when all its values
-//! are equal. A chunk carries everything needed to decode it, so chunks decode in parallel.
+//! A chunk is coded in two sections:
+//!
+//! - **Blocks on a grid.** A 32-element block whose values are all `round(offset + k * step)`
+//!   for small integers `k` (f16 `offset` and `step`) is stored as those two numbers and its 4-bit
+//!   or 8-bit indices `k`. Real training never produces this, but checkpoints dequantized from
+//!   GGUF block formats (Q4_0, Q4_1, Q5_x, Q8_0) are made of such blocks, and for them this roughly
+//!   halves the size. Other blocks cost one byte-plane symbol each (usually a fraction of a bit).
+//! - **Plain elements**, everything else: the top 16 bits are split into two byte planes, the
+//!   first holding the exponent (optionally with the top mantissa bits, the split chosen per chunk);
+//!   for F32 the low 16 bits are bit-packed per segment of 64 elements, dropping trailing bits that
+//!   are zero throughout the segment (F32 tensors widened from F16 or BF16 have 13 or 16).
+//!
+//! Every byte plane is stored raw, as a constant (0 bits per element), or with entro-huffman's
+//! canonical Huffman code (either alphabet), whichever is smallest; Huffman must save 1/64 of the
+//! raw size to be chosen, since raw planes decode faster. A chunk carries everything needed to
+//! decode it, so chunks decode in parallel.
 //!
 //! # Chunk layout
 //!
 //! ```text
-//! kind          u8       1 (split planes)
-//! layout        u8       0 F32, 1 F16, 2 BF16
-//! elements      u32 LE   1..=MAX_CHUNK_ELEMENTS, must match the caller's output length
-//! planes                 element_bytes planes, in plane order, each as `mode` + body:
-//!   mode 0 raw           one byte per element
-//!   mode 1 constant      one byte, shared by every element
-//!   mode 2 huffman       codebook (entro-huffman form), coded length u32 LE, entro-huffman chunk
+//! kind       u8       1
+//! layout     u8       0 F32, 1 F16, 2 BF16
+//! elements   u32 LE   1..=MAX_CHUNK_ELEMENTS, must match the caller's output length
+//! blocks              present if elements >= 32: kinds, parameters and index planes
+//! plain               present if some element is not in a grid block: split byte, two top
+//!                     planes, and for F32 the low-bit widths plane and packed low bits
 //! ```
 //!
-//! Nothing may follow the last plane. Decoding checks every field, so any input gives `Ok` or an
-//! error (the container's checksums catch damage that still decodes), never a panic, and allocates
-//! no more than the output's size.
+//! A plane is a mode byte (0 raw, 1 constant, 2 Huffman) and its body; planes of no element are
+//! absent. Nothing may follow the last plane. The submodules' documentation gives each part
+//! byte by byte. Decoding checks every field, so any input gives `Ok` or an error (the container's
+//! checksums catch damage that still decodes), never a panic, and allocates less than twice the
+//! output's size.
 //!
 //! ```
 //! use entro_format::lossless::{FloatLayout, decode_chunk, encode_chunk};
@@ -38,16 +50,19 @@
 //! # Ok::<(), entro_format::lossless::LosslessError>(())
 //! ```
 
+mod blocks;
 mod error;
 mod layout;
+mod low;
+mod plain;
 mod plane;
 mod reader;
+mod search;
 
 pub use error::{LosslessError, LosslessErrorKind};
 pub use layout::FloatLayout;
+pub use plane::ChunkPlane;
 
-use layout::MAX_PLANES;
-use plane::{PlaneBytes, decode_plane, encode_plane};
 use reader::ChunkReader;
 
 /// Elements per chunk when the caller has no reason to choose (a chunk is the unit of parallel
@@ -59,12 +74,77 @@ pub const DEFAULT_CHUNK_ELEMENTS: usize = 1 << 18;
 /// within one entro-huffman chunk ([`entro_huffman::MAX_CHUNK_CODES`]).
 pub const MAX_CHUNK_ELEMENTS: usize = 1 << 24;
 
-/// Chunk kind byte of the split-plane coding.
-const KIND_PLANES: u8 = 1;
+/// Chunk kind byte of this coding.
+const KIND: u8 = 1;
+
+/// Bytes before the first section: kind, layout, element count.
+const HEADER_BYTES: usize = 6;
+
+/// Choices of the encoder. Every choice decodes with the same [`decode_chunk`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct EncodeOptions {
+    /// Look for 32-element blocks on a grid (dequantized checkpoints); on by default. Off, every
+    /// element is coded plainly and encoding is faster.
+    pub grid_blocks: bool,
+}
+
+impl EncodeOptions {
+    /// These options with [`EncodeOptions::grid_blocks`] set to `on`.
+    #[must_use]
+    pub fn with_grid_blocks(mut self, on: bool) -> Self {
+        self.grid_blocks = on;
+        self
+    }
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        Self { grid_blocks: true }
+    }
+}
+
+/// Where the bytes of an encoded chunk went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChunkStats {
+    /// Elements in the chunk.
+    pub elements: usize,
+    /// Elements coded as grid blocks.
+    pub grid_elements: usize,
+    /// Chunk header and split byte.
+    pub header_bytes: usize,
+    /// The block kinds plane.
+    pub block_kind_bytes: usize,
+    /// The four block parameter planes.
+    pub block_param_bytes: usize,
+    /// The 4-bit and 8-bit index planes.
+    pub block_index_bytes: usize,
+    /// Top planes 0 and 1 of the plain elements.
+    pub top_bytes: [usize; 2],
+    /// The low-bit widths and packed low bits of plain F32 elements.
+    pub low_bytes: usize,
+    /// The split shift of the top planes, if there are plain elements.
+    pub split: Option<u8>,
+}
+
+impl ChunkStats {
+    /// Bytes of the whole chunk.
+    #[must_use]
+    pub fn total_bytes(&self) -> usize {
+        self.header_bytes
+            + self.block_kind_bytes
+            + self.block_param_bytes
+            + self.block_index_bytes
+            + self.top_bytes[0]
+            + self.top_bytes[1]
+            + self.low_bytes
+    }
+}
 
 /// Appends one self-contained, independently decodable chunk coding `elements`
 /// (`elements.len()` a multiple of `layout.element_bytes()`, element count in
-/// `1..=MAX_CHUNK_ELEMENTS`).
+/// `1..=MAX_CHUNK_ELEMENTS`), with the default [`EncodeOptions`].
 ///
 /// # Errors
 /// [`LosslessError::RaggedLength`], [`LosslessError::EmptyChunk`] or
@@ -75,20 +155,38 @@ pub fn encode_chunk(
     elements: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), LosslessError> {
+    encode_chunk_with(layout, elements, &EncodeOptions::default(), out).map(|_| ())
+}
+
+/// [`encode_chunk`] with explicit options; returns where the bytes went.
+///
+/// # Errors
+/// As [`encode_chunk`].
+pub fn encode_chunk_with(
+    layout: FloatLayout,
+    elements: &[u8],
+    options: &EncodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<ChunkStats, LosslessError> {
     let count = element_count(layout, elements.len())?;
     let start = out.len();
-    out.extend_from_slice(&[KIND_PLANES, layout.tag()]);
+    let mut stats = ChunkStats {
+        elements: count,
+        header_bytes: HEADER_BYTES,
+        ..ChunkStats::default()
+    };
+    out.extend_from_slice(&[KIND, layout.tag()]);
     // element_count() bounds count by MAX_CHUNK_ELEMENTS < 2^32.
     out.extend_from_slice(&u32::try_from(count).unwrap_or(u32::MAX).to_le_bytes());
-    let mut planes: [Vec<u8>; MAX_PLANES] = Default::default();
-    layout::split(layout, elements, &mut planes);
-    for (index, plane) in planes.iter().take(layout.planes()).enumerate() {
-        if let Err(err) = encode_plane(index, plane, out) {
+    let written = blocks::encode_blocks(layout, elements, options.grid_blocks, out, &mut stats)
+        .and_then(|plain| plain::encode_plain(layout, &plain, out, &mut stats));
+    match written {
+        Ok(()) => Ok(stats),
+        Err(err) => {
             out.truncate(start);
-            return Err(err);
+            Err(err)
         }
     }
-    Ok(())
 }
 
 /// Decodes one chunk into `out`, whose length is exactly element_count * element_bytes (the caller
@@ -106,15 +204,37 @@ pub fn decode_chunk(
 ) -> Result<(), LosslessError> {
     let count = element_count(layout, out.len())?;
     let mut reader = ChunkReader::new(chunk);
+    read_header(&mut reader, layout, count)?;
+    let blocks = blocks::decode_blocks(&mut reader, chunk, count)?;
+    if blocks.grid_blocks() == 0 {
+        plain::decode_plain(layout, &mut reader, chunk, out)?;
+    } else {
+        let plain_count = count - blocks.grid_blocks() * search::BLOCK;
+        let mut plain = vec![0u8; plain_count * layout.element_bytes()];
+        plain::decode_plain(layout, &mut reader, chunk, &mut plain)?;
+        blocks::assemble(layout, &blocks, &plain, out);
+    }
+    if !reader.rest().is_empty() {
+        return Err(LosslessError::TrailingBytes {
+            offset: reader.offset(),
+            found: reader.rest().len(),
+        });
+    }
+    Ok(())
+}
+
+fn read_header(
+    reader: &mut ChunkReader<'_>,
+    layout: FloatLayout,
+    count: usize,
+) -> Result<(), LosslessError> {
     let kind_at = reader.offset();
-    match reader.u8()? {
-        KIND_PLANES => {}
-        found => {
-            return Err(LosslessError::UnknownChunkKind {
-                offset: kind_at,
-                found,
-            });
-        }
+    let kind = reader.u8()?;
+    if kind != KIND {
+        return Err(LosslessError::UnknownChunkKind {
+            offset: kind_at,
+            found: kind,
+        });
     }
     let layout_at = reader.offset();
     let tag = reader.u8()?;
@@ -134,34 +254,6 @@ pub fn decode_chunk(
             found: u64::from(declared),
         });
     }
-    // count * planes == out.len(): the scratch is never larger than the output.
-    let mut scratch = vec![0u8; out.len()];
-    let mut where_is: [Option<PlaneBytes>; MAX_PLANES] = Default::default();
-    for (index, (buffer, slot)) in scratch
-        .chunks_exact_mut(count)
-        .zip(&mut where_is)
-        .enumerate()
-    {
-        *slot = Some(decode_plane(index, &mut reader, buffer)?);
-    }
-    if !reader.rest().is_empty() {
-        return Err(LosslessError::TrailingBytes {
-            offset: reader.offset(),
-            found: reader.rest().len(),
-        });
-    }
-    let mut planes: [&[u8]; MAX_PLANES] = [&[]; MAX_PLANES];
-    for ((plane, buffer), source) in planes
-        .iter_mut()
-        .zip(scratch.chunks_exact(count))
-        .zip(&where_is)
-    {
-        *plane = match source {
-            Some(PlaneBytes::InChunk(range)) => chunk.get(range.clone()).unwrap_or(&[]),
-            _ => buffer,
-        };
-    }
-    layout::join(layout, &planes[..layout.planes()], out);
     Ok(())
 }
 

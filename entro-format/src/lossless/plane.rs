@@ -3,9 +3,11 @@
 //! ```text
 //! mode 0, raw:      the plane's bytes, one per element
 //! mode 1, constant: one byte, the value of every element (0 bits per element)
-//! mode 2, huffman:  codebook (entro-huffman serialized form), coded length (u32 LE),
-//!                   then one entro-huffman chunk coding the plane
+//! mode 2, huffman:  codebook (entro-huffman serialized form, either alphabet), coded length
+//!                   (u32 LE), then one entro-huffman chunk coding the plane
 //! ```
+//!
+//! An empty plane is not written at all.
 
 use std::ops::Range;
 
@@ -18,72 +20,176 @@ const MODE_RAW: u8 = 0;
 const MODE_CONSTANT: u8 = 1;
 const MODE_HUFFMAN: u8 = 2;
 
-/// Fixed bytes of an entro-huffman chunk (its stream lengths) plus the padding of its streams.
-const HUFFMAN_CHUNK_OVERHEAD: u64 = 12 + 4;
+/// Fixed bytes of an entro-huffman chunk (its stream lengths) plus the padding of its streams,
+/// and the coded-length field.
+const HUFFMAN_OVERHEAD: u64 = 12 + 4 + 4;
 
 /// Huffman must save at least 1/64 of a plane's raw size (1.6 %, an eighth of a bit per element):
 /// a raw plane decodes several times faster than a Huffman-coded one.
 const MIN_SAVING_SHIFT: u32 = 6;
 
-/// Appends the cheapest coding of `plane` to `out`.
-pub(crate) fn encode_plane(
-    index: usize,
+/// Names a plane of a chunk in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChunkPlane {
+    /// One kind byte per 32-element block.
+    BlockKinds,
+    /// Byte `k` of the block parameters (0, 1: offset f16; 2, 3: step f16).
+    BlockParams(u8),
+    /// The 4-bit grid indices of the blocks that have them.
+    NarrowIndices,
+    /// The 8-bit grid indices of the blocks that have them.
+    WideIndices,
+    /// Plane 0 or 1 of the top 16 bits of the elements coded plainly.
+    Top(u8),
+    /// The kept low-bit widths of the F32 low halves, one per segment.
+    LowWidths,
+}
+
+impl std::fmt::Display for ChunkPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BlockKinds => write!(f, "block kinds plane"),
+            Self::BlockParams(byte) => write!(f, "block parameters plane {byte}"),
+            Self::NarrowIndices => write!(f, "4-bit indices plane"),
+            Self::WideIndices => write!(f, "8-bit indices plane"),
+            Self::Top(plane) => write!(f, "top plane {plane}"),
+            Self::LowWidths => write!(f, "low widths plane"),
+        }
+    }
+}
+
+/// How a plane will be written, and its size in bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanePlan {
+    coding: Coding,
+    pub(crate) bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Coding {
+    Raw,
+    Constant(u8),
+    Huffman(Box<Codebook>),
+}
+
+/// The cheapest coding of a plane of `len` bytes counted in `histogram`, over byte symbols.
+pub(crate) fn plan_bytes(histogram: &Histogram) -> PlanePlan {
+    let len = histogram.total();
+    if histogram.distinct() == 1 {
+        let value = histogram.counts().iter().position(|&count| count > 0);
+        let value = value
+            .and_then(|value| u8::try_from(value).ok())
+            .unwrap_or(0);
+        return PlanePlan {
+            coding: Coding::Constant(value),
+            bytes: 2,
+        };
+    }
+    let raw = PlanePlan {
+        coding: Coding::Raw,
+        bytes: 1 + len,
+    };
+    let huffman = Codebook::from_histogram(histogram, Alphabet::Bytes, DEFAULT_MAX_CODE_LENGTH)
+        .ok()
+        .and_then(|codebook| huffman_plan(codebook, histogram));
+    match huffman {
+        Some(plan) if plan.bytes + (len >> MIN_SAVING_SHIFT) < raw.bytes => plan,
+        _ => raw,
+    }
+}
+
+/// The cheapest coding of `plane`, trying nibble pairs too when every value is below 16.
+pub(crate) fn plan(plane: &[u8]) -> PlanePlan {
+    let histogram = Histogram::from_symbols(plane);
+    let bytes_plan = plan_bytes(&histogram);
+    if plane.len() < 2 || histogram.counts()[16..].iter().any(|&count| count > 0) {
+        return bytes_plan;
+    }
+    let Ok(pairs) = Histogram::from_nibble_pairs(plane) else {
+        return bytes_plan;
+    };
+    let pairs_plan =
+        Codebook::from_histogram(&pairs, Alphabet::NibblePairs, DEFAULT_MAX_CODE_LENGTH)
+            .ok()
+            .and_then(|codebook| huffman_plan(codebook, &pairs));
+    match pairs_plan {
+        Some(plan) if plan.bytes < bytes_plan.bytes => plan,
+        _ => bytes_plan,
+    }
+}
+
+fn huffman_plan(codebook: Codebook, histogram: &Histogram) -> Option<PlanePlan> {
+    let bits = codebook.coded_bits(histogram)?;
+    let bytes = 1 + bits.div_ceil(8) + HUFFMAN_OVERHEAD + codebook.serialized_len() as u64;
+    Some(PlanePlan {
+        coding: Coding::Huffman(Box::new(codebook)),
+        bytes,
+    })
+}
+
+/// Appends `plane` coded as `plan` says (a plan made for this plane); nothing for an empty plane.
+pub(crate) fn write_plane(
+    id: ChunkPlane,
+    plan: &PlanePlan,
     plane: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), LosslessError> {
-    let histogram = Histogram::from_symbols(plane);
-    if let (1, Some(&value)) = (histogram.distinct(), plane.first()) {
-        out.extend_from_slice(&[MODE_CONSTANT, value]);
+    if plane.is_empty() {
         return Ok(());
     }
-    let raw_bytes = plane.len() as u64;
-    let huffman = Codebook::from_histogram(&histogram, Alphabet::Bytes, DEFAULT_MAX_CODE_LENGTH)
-        .ok()
-        .and_then(|codebook| {
-            let bits = codebook.coded_bits(&histogram)?;
-            let bytes = bits.div_ceil(8) + HUFFMAN_CHUNK_OVERHEAD + 4;
-            let bytes = bytes + codebook.serialized_len() as u64;
-            (bytes + (raw_bytes >> MIN_SAVING_SHIFT) < raw_bytes).then_some(codebook)
-        });
-    match huffman {
-        Some(codebook) => {
+    match &plan.coding {
+        Coding::Constant(value) => out.extend_from_slice(&[MODE_CONSTANT, *value]),
+        Coding::Raw => {
+            out.push(MODE_RAW);
+            out.extend_from_slice(plane);
+        }
+        Coding::Huffman(codebook) => {
             out.push(MODE_HUFFMAN);
             codebook.to_bytes(out);
             let len_at = out.len();
             out.extend_from_slice(&[0; 4]);
-            let chunks = encode(plane, &codebook, plane.len(), out).map_err(|source| {
-                LosslessError::Encode {
-                    plane: index,
-                    source,
-                }
-            })?;
+            let chunks = encode(plane, codebook, plane.len().next_multiple_of(2), out)
+                .map_err(|source| LosslessError::Encode { plane: id, source })?;
             let len = chunks.first().map_or(0, |chunk| chunk.len);
             out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
-        }
-        None => {
-            out.push(MODE_RAW);
-            out.extend_from_slice(plane);
         }
     }
     Ok(())
 }
 
+/// Plans and writes `plane`; returns the bytes written.
+pub(crate) fn encode_plane(
+    id: ChunkPlane,
+    plane: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<usize, LosslessError> {
+    let start = out.len();
+    write_plane(id, &plan(plane), plane, out)?;
+    Ok(out.len() - start)
+}
+
 /// Where a decoded plane's bytes are.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PlaneBytes {
     /// Stored raw at this range of the chunk.
     InChunk(Range<usize>),
-    /// Written to the plane's scratch buffer.
+    /// Every element has this value (the scratch buffer was not touched).
+    Constant(u8),
+    /// Written to the scratch buffer.
     InScratch,
 }
 
-/// Reads one plane of `scratch.len()` elements from `reader`, decoding it into `scratch` unless it
-/// is stored raw.
+/// Reads one plane of `scratch.len()` elements (nothing if that is 0), decoding it into `scratch`
+/// if it is Huffman-coded.
 pub(crate) fn decode_plane(
-    index: usize,
+    id: ChunkPlane,
     reader: &mut ChunkReader<'_>,
     scratch: &mut [u8],
 ) -> Result<PlaneBytes, LosslessError> {
+    if scratch.is_empty() {
+        return Ok(PlaneBytes::InScratch);
+    }
     let mode_at = reader.offset();
     match reader.u8()? {
         MODE_RAW => {
@@ -91,16 +197,13 @@ pub(crate) fn decode_plane(
             reader.skip(scratch.len())?;
             Ok(PlaneBytes::InChunk(start..reader.offset()))
         }
-        MODE_CONSTANT => {
-            scratch.fill(reader.u8()?);
-            Ok(PlaneBytes::InScratch)
-        }
+        MODE_CONSTANT => Ok(PlaneBytes::Constant(reader.u8()?)),
         MODE_HUFFMAN => {
             let codebook_at = reader.offset();
             let (codebook, used) =
                 Codebook::from_bytes(reader.rest()).map_err(|source| LosslessError::Codebook {
                     offset: codebook_at,
-                    plane: index,
+                    plane: id,
                     source,
                 })?;
             reader.skip(used)?;
@@ -111,17 +214,34 @@ pub(crate) fn decode_plane(
                 .decode_chunk(0, stream, scratch)
                 .map_err(|source| LosslessError::Stream {
                     offset: stream_at,
-                    plane: index,
+                    plane: id,
                     source,
                 })?;
             Ok(PlaneBytes::InScratch)
         }
         found => Err(LosslessError::UnknownPlaneMode {
             offset: mode_at,
-            plane: index,
+            plane: id,
             found,
         }),
     }
+}
+
+/// Reads a plane and returns its bytes, filling `scratch` for constant planes too.
+pub(crate) fn decode_plane_bytes<'a>(
+    id: ChunkPlane,
+    reader: &mut ChunkReader<'_>,
+    chunk: &'a [u8],
+    scratch: &'a mut [u8],
+) -> Result<&'a [u8], LosslessError> {
+    Ok(match decode_plane(id, reader, scratch)? {
+        PlaneBytes::InChunk(range) => chunk.get(range).unwrap_or(&[]),
+        PlaneBytes::Constant(value) => {
+            scratch.fill(value);
+            scratch
+        }
+        PlaneBytes::InScratch => scratch,
+    })
 }
 
 #[cfg(test)]
@@ -130,15 +250,17 @@ mod tests {
 
     fn round_trip(plane: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut coded = Vec::new();
-        encode_plane(0, plane, &mut coded).unwrap();
+        let written = encode_plane(ChunkPlane::Top(0), plane, &mut coded).unwrap();
+        assert_eq!(written, coded.len());
+        // The plan counts the worst case of the four streams' padding.
+        let planned = plan(plane).bytes;
+        assert!((coded.len() as u64..coded.len() as u64 + 4).contains(&planned));
         let mut scratch = vec![0u8; plane.len()];
         let mut reader = ChunkReader::new(&coded);
-        let decoded = match decode_plane(0, &mut reader, &mut scratch).unwrap() {
-            PlaneBytes::InChunk(range) => coded[range].to_vec(),
-            PlaneBytes::InScratch => scratch,
-        };
+        let decoded =
+            decode_plane_bytes(ChunkPlane::Top(0), &mut reader, &coded, &mut scratch).unwrap();
         assert!(reader.rest().is_empty());
-        (coded, decoded)
+        (coded.clone(), decoded.to_vec())
     }
 
     #[test]
@@ -155,7 +277,7 @@ mod tests {
         assert_eq!(coded[0], MODE_HUFFMAN);
         assert!(
             coded.len() < 1100,
-            "1.5 bits per element, got {} bytes",
+            "1.5 bits per element, got {}",
             coded.len()
         );
         assert_eq!(decoded, skewed);
@@ -168,14 +290,36 @@ mod tests {
     }
 
     #[test]
-    fn unknown_mode_is_named() {
-        let mut scratch = [0u8; 4];
+    fn low_entropy_nibbles_use_pairs() {
+        let nibbles: Vec<u8> = (0..5001u32).map(|i| u8::from(i % 9 == 0) * 3).collect();
+        let (coded, decoded) = round_trip(&nibbles);
+        assert_eq!(decoded, nibbles);
+        let (codebook, _) = Codebook::from_bytes(&coded[1..]).unwrap();
+        assert_eq!(codebook.alphabet(), Alphabet::NibblePairs);
+        assert!(
+            coded.len() < 5001 / 8,
+            "under a bit per element: {}",
+            coded.len()
+        );
+    }
+
+    #[test]
+    fn empty_planes_take_no_bytes_and_unknown_modes_are_named() {
+        let mut out = Vec::new();
+        assert_eq!(
+            encode_plane(ChunkPlane::LowWidths, &[], &mut out).unwrap(),
+            0
+        );
         let mut reader = ChunkReader::new(&[7]);
+        assert_eq!(
+            decode_plane(ChunkPlane::BlockKinds, &mut reader, &mut []).unwrap(),
+            PlaneBytes::InScratch
+        );
         assert!(matches!(
-            decode_plane(3, &mut reader, &mut scratch),
+            decode_plane(ChunkPlane::BlockParams(3), &mut reader, &mut [0; 4]),
             Err(LosslessError::UnknownPlaneMode {
                 offset: 0,
-                plane: 3,
+                plane: ChunkPlane::BlockParams(3),
                 found: 7
             })
         ));

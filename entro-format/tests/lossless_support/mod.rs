@@ -54,6 +54,38 @@ pub(crate) fn weights(layout: FloatLayout, count: usize, seed: u64) -> Vec<u8> {
     bytes
 }
 
+/// `blocks` blocks of 32 elements as a checkpoint dequantized from GGUF gives them: alternately
+/// Q4_1 (f16 scale and minimum, codes 0..=15) and Q8_0 (f16 scale, codes -127..=127), each value
+/// computed in f32 and rounded to the layout.
+pub(crate) fn dequantized(layout: FloatLayout, blocks: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut bytes = Vec::with_capacity(blocks * 32 * layout.element_bytes());
+    for block in 0..blocks {
+        let scale = half::f16::from_f32(0.001 + (rng.next_u64() % 1000) as f32 * 1e-5).to_f32();
+        let min = half::f16::from_f32(rng.weight(0.3) - 0.3).to_f32();
+        for i in 0..32u64 {
+            // GGUF's quantizers always use both ends of the code range (Q4_1) or the largest
+            // magnitude (Q8_0).
+            let code = match i {
+                0 => 0,
+                1 => 254,
+                _ => rng.next_u64() % 255,
+            };
+            let value = if block % 2 == 0 {
+                (code % 16 + u64::from(i == 1)) as f32 * scale * 8.0 + min
+            } else {
+                (code as f32 - 127.0) * scale
+            };
+            match layout {
+                FloatLayout::F32 => bytes.extend_from_slice(&value.to_le_bytes()),
+                FloatLayout::BF16 => bytes.extend_from_slice(&bf16_bits(value).to_le_bytes()),
+                FloatLayout::F16 => bytes.extend_from_slice(&f16_bits(value).to_le_bytes()),
+            }
+        }
+    }
+    bytes
+}
+
 fn bf16_bits(value: f32) -> u16 {
     half::bf16::from_f32(value).to_bits()
 }
