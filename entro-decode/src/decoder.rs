@@ -113,7 +113,8 @@ impl Decoder {
     ///
     /// Caller misuse: [`Error::ForeignTensor`], [`Error::UnsupportedConversion`],
     /// [`Error::OutputSize`], [`Error::TooLarge`]. Damaged files: [`Error::ChecksumMismatch`],
-    /// [`Error::RawChecksumMismatch`], [`Error::Corrupt`], [`Error::CodebookOutOfRange`],
+    /// [`Error::RawChecksumMismatch`], [`Error::Corrupt`], [`Error::LosslessCorrupt`],
+    /// [`Error::CodebookOutOfRange`],
     /// [`Error::Params`], [`Error::BadBlock`], [`Error::ChunkCoverage`], [`Error::Implausible`].
     pub fn decode_into(&self, file: &EntroFile, outputs: Vec<TensorOutput<'_>>) -> Result<()> {
         self.run(file, outputs, None)

@@ -47,6 +47,17 @@ pub enum Error {
         #[source]
         source: entro_huffman::DecodeError,
     },
+    /// Damaged input: a lossless chunk (whose checksum matched, or was not checked) does not decode.
+    #[error("chunk {chunk} of lossless tensor `{tensor}` is corrupt: {source}")]
+    LosslessCorrupt {
+        /// The tensor's name.
+        tensor: String,
+        /// The chunk's index within the tensor.
+        chunk: usize,
+        /// The lossless codec's report.
+        #[source]
+        source: entro_format::lossless::LosslessError,
+    },
     /// Damaged input: the codebook codes a symbol that stands for a code above `2^bits - 1`.
     #[error(
         "tensor `{tensor}` has a codebook entry for symbol {symbol}, which does not fit {bits}-bit codes"
@@ -115,12 +126,12 @@ pub enum Error {
         found: usize,
     },
     /// Caller misuse: the tensor cannot be turned into the requested output (for example codes of a
-    /// tensor kept exactly, or an integer tensor as floats).
+    /// tensor kept exactly or stored losslessly, or an integer tensor as floats).
     #[error("tensor `{tensor}` stored as {encoding} {from} cannot be decoded to {to}")]
     UnsupportedConversion {
         /// The tensor's name.
         tensor: String,
-        /// `"raw"` or `"quantized"`.
+        /// `"raw"`, `"quantized"` or `"lossless"`.
         encoding: &'static str,
         /// The tensor's original element type.
         from: Dtype,
@@ -187,6 +198,7 @@ impl Error {
             Self::ChecksumMismatch { .. }
             | Self::RawChecksumMismatch { .. }
             | Self::Corrupt { .. }
+            | Self::LosslessCorrupt { .. }
             | Self::CodebookOutOfRange { .. }
             | Self::Params { .. }
             | Self::BadBlock { .. }
@@ -214,6 +226,7 @@ impl Error {
             Self::ChecksumMismatch { tensor, .. }
             | Self::RawChecksumMismatch { tensor, .. }
             | Self::Corrupt { tensor, .. }
+            | Self::LosslessCorrupt { tensor, .. }
             | Self::CodebookOutOfRange { tensor, .. }
             | Self::Params { tensor, .. }
             | Self::BadBlock { tensor, .. }

@@ -8,8 +8,10 @@
 //! - Outputs go straight into caller buffers ([`Output`]): `u8` codes, or `f32` / `f16` / `bf16`
 //!   (typed or as little-endian bytes) dequantized inside the Huffman decoding loop through a
 //!   256-entry lookup table, so no code buffer is made. Values are bit for bit those of
-//!   [`entro_quant::dequantize`]. Tensors kept exactly are copied, or converted between float types
-//!   (exactly, or rounded to nearest).
+//!   [`entro_quant::dequantize`]. Tensors stored losslessly (`entro compress --lossless`) decode
+//!   chunk by chunk in the same job list, bit for bit to their own dtype (straight into the output)
+//!   or converted to another float type. Tensors kept exactly are copied, or converted between
+//!   float types (exactly, or rounded to nearest).
 //! - Three ways in: one tensor ([`Decoder::decode_tensor`]), many or all tensors
 //!   ([`Decoder::decode_into`], [`Decoder::decode_model`]), or layer by layer with the next layer
 //!   decoded in the background ([`Decoder::layers`]).
@@ -60,6 +62,7 @@ mod convert;
 mod decoder;
 mod error;
 mod layers;
+mod lossless;
 mod plan;
 mod run;
 mod target;

@@ -7,6 +7,7 @@ use entro_quant::{BlockLayout, Granularity, QuantParams};
 use half::{bf16, f16};
 
 use crate::convert::{Convert, LeBf16, LeF16, LeF32, Lut, ToBf16, ToF16, ToF32};
+use crate::lossless::LosslessSlot;
 use crate::{Error, FloatDtype, Output, Result};
 
 /// Where decoded values of one tensor (or one chunk of it) go, in the element type they take.
@@ -19,7 +20,7 @@ pub(crate) enum Sink<'a> {
     LeF32(&'a mut [[u8; 4]]),
     LeF16(&'a mut [[u8; 2]]),
     LeBf16(&'a mut [[u8; 2]]),
-    /// The raw tensor's own bytes.
+    /// The raw tensor's own bytes (never split, and never the output of a chunked tensor).
     Copy(&'a mut [u8]),
 }
 
@@ -32,6 +33,8 @@ impl<'a> Sink<'a> {
         })?;
         let kind = output.kind();
         let quantized = entry.quantized().is_some();
+        // Raw tensors are copied whole; quantized and lossless ones are decoded chunk by chunk.
+        let raw = !quantized && entry.lossless().is_none();
         let float_source = quantized || FloatDtype::from_dtype(entry.dtype()).is_some();
         let unsupported = || Error::UnsupportedConversion {
             tensor: entry.name().to_owned(),
@@ -53,7 +56,7 @@ impl<'a> Sink<'a> {
             Output::Codes(_) => quantized,
             Output::F32(_) | Output::F16(_) | Output::BF16(_) => float_source,
             Output::Bytes { dtype, .. } => {
-                (!quantized && *dtype == entry.dtype())
+                (raw && *dtype == entry.dtype())
                     || (float_source && FloatDtype::from_dtype(*dtype).is_some())
             }
         };
@@ -73,7 +76,7 @@ impl<'a> Sink<'a> {
             Output::F32(out) => Self::F32(out),
             Output::F16(out) => Self::F16(out),
             Output::BF16(out) => Self::BF16(out),
-            Output::Bytes { bytes, .. } if !quantized && kind.dtype() == entry.dtype() => {
+            Output::Bytes { bytes, .. } if raw && kind.dtype() == entry.dtype() => {
                 Self::Copy(bytes)
             }
             Output::Bytes { dtype, bytes } => match FloatDtype::from_dtype(dtype) {
@@ -139,6 +142,8 @@ pub(crate) struct Slot<'f> {
 #[derive(Debug)]
 pub(crate) enum Source<'f> {
     Quantized(Box<QuantSlot<'f>>),
+    /// Coded losslessly in chunks.
+    Lossless(LosslessSlot),
     /// Kept exactly; `float` is its type when it is F32, F16 or BF16.
     Raw {
         float: Option<FloatDtype>,
@@ -163,6 +168,12 @@ impl<'f> Slot<'f> {
     /// Builds the decode table (and the lookup table, for a per-tensor scale) of `entry`, whose
     /// output is `sink`, after checking that its codebook and parameters can be trusted.
     pub(crate) fn prepare(entry: &'f TensorEntry, sink: &Sink<'_>) -> Result<Self> {
+        if let Some(lossless) = LosslessSlot::of(entry) {
+            return Ok(Self {
+                entry,
+                source: Source::Lossless(lossless),
+            });
+        }
         let Some(quantized) = entry.quantized() else {
             let float = FloatDtype::from_dtype(entry.dtype());
             return Ok(Self {
@@ -246,7 +257,7 @@ fn check_codebook(tensor: &str, codebook: &Codebook, params: &QuantParams) -> Re
     }
 }
 
-/// One unit of work: a chunk of a quantized tensor, or a whole raw tensor.
+/// One unit of work: a chunk of a quantized or lossless tensor, or a whole raw tensor.
 #[derive(Debug)]
 pub(crate) struct Job<'a> {
     /// Index of the tensor's [`Slot`].
@@ -264,15 +275,15 @@ pub(crate) fn jobs_of<'a>(
     slot: &Slot<'_>,
     sink: Sink<'a>,
 ) -> Result<Vec<Job<'a>>> {
-    let Source::Quantized(quant) = &slot.source else {
+    if let Source::Raw { .. } = &slot.source {
         return Ok(vec![Job {
             slot: slot_index,
             chunk: 0,
             elements: slot.entry.elements(),
             sink,
         }]);
-    };
-    let chunks = quant.quantized.chunks();
+    }
+    let chunks = slot.entry.chunks();
     let counts = chunks.iter().map(|chunk| chunk.codes as usize);
     let pieces = sink.split(counts).ok_or_else(|| Error::ChunkCoverage {
         tensor: slot.entry.name().to_owned(),

@@ -1,5 +1,5 @@
-//! Running one job: checksum, Huffman decoding and fused dequantization of a chunk, or the copy or
-//! conversion of a raw tensor.
+//! Running one job: checksum, Huffman decoding and fused dequantization of a chunk, decoding of a
+//! lossless chunk (in `crate::lossless`), or the copy or conversion of a raw tensor.
 
 use entro_format::{EntroFile, TensorEntry};
 
@@ -52,6 +52,9 @@ pub(crate) fn run_job(
                 Sink::Copy(_) => Err(unsupported(entry, OutputKind::Bytes(entry.dtype()))),
             }
         }
+        Source::Lossless(lossless) => crate::lossless::decode_chunk(
+            file, entry, lossless, job.chunk, job.sink, verify, scratch,
+        ),
         Source::Raw { float } => {
             let bytes = raw_bytes(file, entry, verify)?;
             let source_float = || float.ok_or_else(|| unsupported(entry, OutputKind::F32));
@@ -130,7 +133,8 @@ pub(crate) fn raw_bytes<'f>(
     })
 }
 
-/// Checks one chunk of a quantized tensor: its CRC-32C, then that it decodes (into `scratch`).
+/// Checks one chunk of a quantized or lossless tensor: its CRC-32C, then that it decodes (into
+/// `scratch`).
 pub(crate) fn check_chunk(
     file: &EntroFile,
     slot: &Slot<'_>,
@@ -138,8 +142,12 @@ pub(crate) fn check_chunk(
     scratch: &mut Vec<u8>,
 ) -> Result<u64> {
     let entry = slot.entry;
-    let Source::Quantized(quant) = &slot.source else {
-        return Ok(0);
+    let quant = match &slot.source {
+        Source::Quantized(quant) => quant,
+        Source::Lossless(lossless) => {
+            return crate::lossless::check_chunk(file, entry, lossless, chunk, scratch);
+        }
+        Source::Raw { .. } => return Ok(0),
     };
     let bytes = chunk_bytes(file, entry, chunk, true)?;
     let codes = quant
@@ -157,7 +165,7 @@ pub(crate) fn check_chunk(
 }
 
 /// The bytes of a chunk, after checking its CRC-32C when asked to.
-fn chunk_bytes<'f>(
+pub(crate) fn chunk_bytes<'f>(
     file: &'f EntroFile,
     entry: &TensorEntry,
     chunk: usize,

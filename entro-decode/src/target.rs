@@ -50,11 +50,15 @@ impl FloatDtype {
 
 /// What to decode a whole model, a selection of tensors or a layer into.
 ///
-/// Quantized tensors always decode to what is asked. Tensors kept exactly ("raw") are converted
-/// where that is meaningful and otherwise kept as they are; see [`Target::kind_for`].
+/// Quantized tensors always decode to what is asked. Lossless tensors decode bit-exactly to their
+/// own dtype and are converted to the others (exactly, or rounded to nearest); they have no codes.
+/// Tensors kept exactly ("raw") are converted where that is meaningful and otherwise kept as they
+/// are; see [`Target::kind_for`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
-    /// The quantization codes, one `u8` per weight. Raw tensors have no codes and are left out.
+    /// The quantization codes, one `u8` per weight. Raw tensors have no codes and are left out;
+    /// asking for the codes of a lossless tensor is an error
+    /// ([`crate::Error::UnsupportedConversion`]).
     Codes,
     /// Dequantized `f32` values in a `Vec<f32>`.
     F32,
@@ -63,7 +67,8 @@ pub enum Target {
     /// Dequantized values rounded to nearest `bf16`, in a `Vec<bf16>`.
     BF16,
     /// Little-endian bytes in each tensor's original dtype: quantized tensors dequantized to
-    /// the F32, F16 or BF16 they came from, raw tensors copied. This is what `decompress` writes.
+    /// the F32, F16 or BF16 they came from, lossless tensors decoded bit for bit, raw tensors
+    /// copied. This is what `decompress` writes.
     Original,
     /// Little-endian bytes of the given float type.
     Bytes(FloatDtype),
@@ -71,7 +76,7 @@ pub enum Target {
 
 impl Target {
     /// What `entry` becomes under this target, or `None` when it is left out (a raw tensor under
-    /// [`Target::Codes`]).
+    /// [`Target::Codes`]; a lossless tensor gets [`OutputKind::Codes`], which decoding refuses).
     ///
     /// Raw tensors whose dtype is not F32, F16 or BF16 (integers, F64, 8-bit floats...) are never
     /// converted: float targets give them back as [`OutputKind::Bytes`] of their own dtype.
@@ -81,10 +86,10 @@ impl Target {
             entry.quantized().is_some() || FloatDtype::from_dtype(entry.dtype()).is_some();
         let original = OutputKind::Bytes(entry.dtype());
         Some(match self {
-            Self::Codes => {
-                entry.quantized()?;
+            Self::Codes if entry.quantized().is_some() || entry.lossless().is_some() => {
                 OutputKind::Codes
             }
+            Self::Codes => return None,
             Self::F32 if convertible => OutputKind::F32,
             Self::F16 if convertible => OutputKind::F16,
             Self::BF16 if convertible => OutputKind::BF16,
@@ -310,7 +315,8 @@ impl DecodedTensor {
     /// # Errors
     ///
     /// [`crate::Error::TooLarge`] if the buffer would not fit in memory;
-    /// [`crate::Error::Implausible`] if a quantized tensor claims more codes than its payload holds.
+    /// [`crate::Error::Implausible`] if a quantized tensor claims more codes than its payload holds;
+    /// [`crate::Error::UnsupportedConversion`] for the codes of a lossless tensor.
     pub fn allocate(
         index: usize,
         entry: &TensorEntry,
@@ -319,6 +325,14 @@ impl DecodedTensor {
         let Some(kind) = target.kind_for(entry) else {
             return Ok(None);
         };
+        if kind == OutputKind::Codes && entry.quantized().is_none() {
+            return Err(crate::Error::UnsupportedConversion {
+                tensor: entry.name().to_owned(),
+                encoding: entry.encoding().name(),
+                from: entry.dtype(),
+                to: kind,
+            });
+        }
         crate::plan::check_plausible(entry)?;
         let data =
             TypedBuffer::zeroed(kind, entry.elements()).ok_or_else(|| crate::Error::TooLarge {

@@ -12,7 +12,7 @@ use crate::{Decoder, Error};
 pub struct VerifyReport {
     /// Tensors in the file.
     pub tensors: usize,
-    /// Huffman chunks checked (checksum and decoding).
+    /// Chunks of quantized and lossless tensors checked (checksum and decoding).
     pub chunks: u64,
     /// Elements covered by the checks that passed.
     pub elements: u64,
@@ -58,10 +58,10 @@ impl Decoder {
                 .flat_map(|(index, slot)| {
                     let chunks = match slot {
                         Ok(Slot {
-                            source: Source::Quantized(quant),
+                            source: Source::Raw { .. },
                             ..
-                        }) => quant.quantized.chunks().len(),
-                        Ok(_) => 1,
+                        }) => 1,
+                        Ok(slot) => slot.entry.chunks().len(),
                         Err(_) => 0,
                     };
                     (0..chunks).map(move |chunk| (index, chunk))
@@ -97,8 +97,8 @@ impl Decoder {
                 }
             }
             for (index, chunk, result) in results {
-                let quantized = tensors.get(index).is_some_and(|e| e.quantized().is_some());
-                report.chunks += u64::from(quantized);
+                let chunked = tensors.get(index).is_some_and(|e| !e.chunks().is_empty());
+                report.chunks += u64::from(chunked);
                 match result {
                     Ok(elements) => report.elements += elements,
                     Err(err) => failures.push(((index, chunk), err)),
