@@ -5,6 +5,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+use entro_format::lossless;
 use entro_huffman::{DEFAULT_CHUNK_CODES, MAX_CHUNK_CODES};
 use entro_quant::{Granularity, QuantConfig, Scheme};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -31,6 +32,8 @@ pub(crate) struct CompressArgs {
     pub(crate) keep: KeepRules,
     pub(crate) threads: usize,
     pub(crate) chunk_codes: usize,
+    /// `Some(elements per chunk)`: store float tensors losslessly instead of quantizing them.
+    pub(crate) lossless: Option<usize>,
     pub(crate) force: bool,
 }
 
@@ -88,6 +91,22 @@ impl CompressArgs {
                 "--chunk-codes {chunk_codes} must be an even number in 2..={MAX_CHUNK_CODES}"
             ));
         }
+        let lossless = flags
+            .lossless
+            .then(|| {
+                let chunk = flags
+                    .chunk_elements
+                    .unwrap_or(lossless::DEFAULT_CHUNK_ELEMENTS);
+                if (1..=lossless::MAX_CHUNK_ELEMENTS).contains(&chunk) {
+                    Ok(chunk)
+                } else {
+                    Err(usage!(
+                        "--chunk-elements {chunk} must be in 1..={}",
+                        lossless::MAX_CHUNK_ELEMENTS
+                    ))
+                }
+            })
+            .transpose()?;
         Ok(Self {
             input: flags.input,
             output: flags.output,
@@ -100,6 +119,7 @@ impl CompressArgs {
             keep: KeepRules::new(flags.keep)?,
             threads: threads(flags.threads)?,
             chunk_codes,
+            lossless,
             force: flags.force,
         })
     }
@@ -203,6 +223,10 @@ pub(crate) enum BenchTarget {
     F32,
     F16,
     BF16,
+    /// Every tensor's own dtype (what `decompress` writes).
+    Original,
+    /// Codes if the file has quantized tensors, else the original dtypes.
+    Auto,
 }
 
 impl BenchTarget {
@@ -212,6 +236,8 @@ impl BenchTarget {
             Self::F32 => "f32",
             Self::F16 => "f16",
             Self::BF16 => "bf16",
+            Self::Original => "original",
+            Self::Auto => "auto",
         }
     }
 }
@@ -237,10 +263,12 @@ impl BenchArgs {
             threads: threads(flags.threads)?,
             repeat: flags.repeat,
             target: match flags.dtype {
-                BenchDtypeFlag::Codes => BenchTarget::Codes,
-                BenchDtypeFlag::F32 => BenchTarget::F32,
-                BenchDtypeFlag::F16 => BenchTarget::F16,
-                BenchDtypeFlag::Bf16 => BenchTarget::BF16,
+                None => BenchTarget::Auto,
+                Some(BenchDtypeFlag::Codes) => BenchTarget::Codes,
+                Some(BenchDtypeFlag::F32) => BenchTarget::F32,
+                Some(BenchDtypeFlag::F16) => BenchTarget::F16,
+                Some(BenchDtypeFlag::Bf16) => BenchTarget::BF16,
+                Some(BenchDtypeFlag::Original) => BenchTarget::Original,
             },
             checksums: !flags.no_checksums,
             json: flags.json,
@@ -297,67 +325,4 @@ fn synthetic_params(params: u64) -> Result<u64, UsageError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::Cli;
-    use clap::Parser;
-
-    fn compress(extra: &[&str]) -> Result<CompressArgs, UsageError> {
-        let mut argv = vec!["entro", "compress", "in.safetensors", "-o", "out.entro"];
-        argv.extend_from_slice(extra);
-        let cli = Cli::try_parse_from(argv).expect("flags parse");
-        match cli.command {
-            crate::cli::Command::Compress(flags) => CompressArgs::new(flags),
-            other => panic!("parsed as {other:?}"),
-        }
-    }
-
-    #[test]
-    fn defaults_are_the_papers_method() {
-        let args = compress(&[]).unwrap();
-        assert_eq!(args.config, QuantConfig::default());
-        assert_eq!(args.chunk_codes, DEFAULT_CHUNK_CODES);
-        assert!(args.threads >= 1);
-        assert!(!args.force);
-    }
-
-    #[test]
-    fn granularity_scheme_and_keep_are_parsed() {
-        let args = compress(&[
-            "--bits",
-            "4",
-            "--granularity",
-            "group:32",
-            "--scheme",
-            "symmetric",
-            "--keep",
-            "*.embed_tokens.*",
-            "--keep",
-            "lm_head.weight",
-        ])
-        .unwrap();
-        assert_eq!(args.config.bits, 4);
-        assert_eq!(args.config.granularity, Granularity::Group(32));
-        assert_eq!(args.config.scheme, Scheme::Symmetric);
-        assert_eq!(args.keep.matches("model.embed_tokens.weight"), vec![0]);
-        assert_eq!(args.keep.matches("lm_head.weight"), vec![1]);
-        assert!(args.keep.matches("model.norm.weight").is_empty());
-    }
-
-    #[test]
-    fn bad_values_are_usage_errors() {
-        for extra in [
-            &["--bits", "9"][..],
-            &["--bits", "1"],
-            &["--granularity", "group:0"],
-            &["--granularity", "rows"],
-            &["--threads", "0"],
-            &["--keep", "a[b"],
-            &["--chunk-codes", "3"],
-            &["--chunk-codes", "0"],
-        ] {
-            let err = compress(extra).unwrap_err();
-            assert!(!err.0.is_empty(), "{extra:?}");
-        }
-    }
-}
+mod tests;

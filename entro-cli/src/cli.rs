@@ -66,6 +66,12 @@ pub(crate) struct CompressFlags {
     /// Codes per independently decodable chunk.
     #[arg(long, value_name = "N")]
     pub(crate) chunk_codes: Option<usize>,
+    /// Store every F32, F16 and BF16 tensor bit-exactly (lossless coding) instead of quantizing.
+    #[arg(long, conflicts_with_all = ["bits", "scheme", "granularity", "clip", "chunk_codes"])]
+    pub(crate) lossless: bool,
+    /// Elements per independently decodable chunk of a lossless tensor.
+    #[arg(long, value_name = "N", requires = "lossless")]
+    pub(crate) chunk_elements: Option<usize>,
     /// Replace OUTPUT if it exists.
     #[arg(long)]
     pub(crate) force: bool,
@@ -133,9 +139,10 @@ pub(crate) struct BenchFlags {
     /// How many times to decode the whole model; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub(crate) repeat: u32,
-    /// Decode to u8 codes, or dequantize into a float type.
-    #[arg(long, value_enum, default_value_t = BenchDtypeFlag::Codes)]
-    pub(crate) dtype: BenchDtypeFlag,
+    /// Decode to u8 codes, dequantize into a float type, or decode every tensor to its original
+    /// dtype (default: codes for quantized files, original for lossless ones).
+    #[arg(long, value_enum)]
+    pub(crate) dtype: Option<BenchDtypeFlag>,
     /// Skip the chunk checksums, to time the Huffman decoder alone.
     #[arg(long)]
     pub(crate) no_checksums: bool,
@@ -150,6 +157,7 @@ pub(crate) enum BenchDtypeFlag {
     F32,
     F16,
     Bf16,
+    Original,
 }
 
 #[derive(Debug, Args)]

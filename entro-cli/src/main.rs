@@ -11,6 +11,7 @@ mod encode;
 mod error;
 mod format;
 mod interrupt;
+mod lossless_encode;
 mod open;
 mod page_release;
 mod tensor_data;

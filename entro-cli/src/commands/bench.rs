@@ -19,7 +19,7 @@ use crate::ui::Ui;
 pub(crate) struct BenchResult {
     pub(crate) file: String,
     pub(crate) threads: usize,
-    /// `codes`, `f32`, `f16` or `bf16`.
+    /// `codes`, `f32`, `f16`, `bf16` or `original` (each tensor's own dtype).
     pub(crate) dtype: &'static str,
     pub(crate) repeat: u32,
     pub(crate) checksums: bool,
@@ -88,11 +88,19 @@ pub(crate) fn measure(
         threads,
         verify_checksums: checksums,
     })?;
+    let target = match target {
+        BenchTarget::Auto if file.tensors().iter().any(|t| t.quantized().is_some()) => {
+            BenchTarget::Codes
+        }
+        BenchTarget::Auto => BenchTarget::Original,
+        chosen => chosen,
+    };
     let decode_target = match target {
-        BenchTarget::Codes => Target::Codes,
+        BenchTarget::Codes | BenchTarget::Auto => Target::Codes,
         BenchTarget::F32 => Target::F32,
         BenchTarget::F16 => Target::F16,
         BenchTarget::BF16 => Target::BF16,
+        BenchTarget::Original => Target::Original,
     };
     let mut buffers = Vec::new();
     for (index, entry) in file.tensors().iter().enumerate() {

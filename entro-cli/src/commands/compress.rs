@@ -4,28 +4,33 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow, bail};
 use entro_format::safetensors::{SafetensorsCheckpoint, SafetensorsTensor};
-use entro_format::{Dtype, EntroWriter, FileMetadata, MetadataMap};
-use entro_quant::{Granularity, QuantConfig, QuantReport, quantize};
+use entro_format::{Dtype, EntroWriter, FileMetadata, MetadataMap, lossless};
+use entro_quant::{Granularity, QuantReport, quantize};
 
 use crate::args::CompressArgs;
 use crate::commands::output::{check_output, refuse_overwriting_input};
 use crate::encode::encode_tensor;
 use crate::format::{human_bytes, human_count, plural};
 use crate::interrupt;
+use crate::lossless_encode::encode_lossless_tensor;
 use crate::open;
 use crate::page_release;
 use crate::tensor_data::float_data;
 use crate::ui::Ui;
 
+mod warnings;
+
+use warnings::Warnings;
+
 /// Relative RMS error above which `compress` warns about a tensor.
 pub(crate) const WARN_REL_RMS: f64 = 0.10;
-/// Warnings listed one by one before the rest are only counted (all with `-v`).
-const WARNINGS_LISTED: usize = 5;
 
 /// What happens to one tensor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Plan {
     Quantize,
+    /// Coded bit-exactly (`--lossless`).
+    Lossless,
     Keep(KeepReason),
 }
 
@@ -36,6 +41,8 @@ enum KeepReason {
     FewDimensions,
     /// Integer or boolean data.
     NotFloat,
+    /// A float type lossless coding does not take (F64, 8-bit floats...).
+    NotLosslessFloat,
     /// No elements.
     Empty,
     /// Matched a `--keep` pattern.
@@ -49,6 +56,7 @@ pub(crate) struct CompressSummary {
     pub(crate) quantized_tensors: usize,
     pub(crate) weights: u64,
     pub(crate) quantized_weights: u64,
+    pub(crate) lossless_tensors: usize,
     pub(crate) input_bytes: u64,
     pub(crate) file_bytes: u64,
     /// Largest relative RMS error over the quantized tensors.
@@ -108,6 +116,21 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
                     args.config.granularity,
                     report.stats.entropy_bits,
                     report.stats.rel_rms_error * 100.0
+                ));
+            }
+            Plan::Lossless => {
+                let chunk = args.lossless.unwrap_or(lossless::DEFAULT_CHUNK_ELEMENTS);
+                let (name, dtype) = (tensor.name(), tensor.dtype());
+                let encoded = encode_lossless_tensor(name, dtype, data, chunk, &pool)
+                    .with_context(|| source.clone())?;
+                page_release::release(data);
+                writer
+                    .add_lossless_encoded(name, tensor.shape(), dtype, &encoded)
+                    .with_context(|| format!("{source}: tensor `{name}`"))?;
+                summary.lossless_tensors += 1;
+                ui.detail(format!(
+                    "stored {name} losslessly: {:.3} bits/weight",
+                    encoded.payload().len() as f64 * 8.0 / elements.max(1) as f64
                 ));
             }
             Plan::Keep(reason) => {
@@ -194,6 +217,14 @@ fn plan(
             Plan::Keep(KeepReason::Pattern(args.keep.patterns()[first].clone()))
         } else if !is_float(dtype) {
             Plan::Keep(KeepReason::NotFloat)
+        } else if args.lossless.is_some() {
+            if dtype.float_layout().is_none() {
+                Plan::Keep(KeepReason::NotLosslessFloat)
+            } else if tensor.byte_len() == 0 {
+                Plan::Keep(KeepReason::Empty)
+            } else {
+                Plan::Lossless
+            }
         } else if !entro_quant::should_quantize(true, tensor.shape()) {
             Plan::Keep(KeepReason::FewDimensions)
         } else if !dtype.is_quantizable_float() {
@@ -240,6 +271,7 @@ impl KeepReason {
         match self {
             Self::FewDimensions => "fewer than 2 dimensions".to_owned(),
             Self::NotFloat => "not floating point".to_owned(),
+            Self::NotLosslessFloat => "not F32, F16 or BF16".to_owned(),
             Self::Empty => "no elements".to_owned(),
             Self::Pattern(pattern) => format!("--keep '{pattern}'"),
         }
@@ -264,11 +296,16 @@ fn metadata(checkpoint: &SafetensorsCheckpoint, args: &CompressArgs) -> FileMeta
     let config = &args.config;
     let mut entro = MetadataMap::new();
     entro.insert("tool", concat!("entro ", env!("CARGO_PKG_VERSION")));
-    entro.insert("bits", config.bits.to_string());
-    entro.insert("scheme", config.scheme.to_string());
-    entro.insert("granularity", config.granularity.to_string());
-    entro.insert("clip", config.clip.to_string());
-    entro.insert("chunk_codes", args.chunk_codes.to_string());
+    if let Some(chunk_elements) = args.lossless {
+        entro.insert("mode", "lossless");
+        entro.insert("chunk_elements", chunk_elements.to_string());
+    } else {
+        entro.insert("bits", config.bits.to_string());
+        entro.insert("scheme", config.scheme.to_string());
+        entro.insert("granularity", config.granularity.to_string());
+        entro.insert("clip", config.clip.to_string());
+        entro.insert("chunk_codes", args.chunk_codes.to_string());
+    }
     if !args.keep.patterns().is_empty() {
         entro.insert("keep", args.keep.patterns().join(" "));
     }
@@ -281,67 +318,21 @@ fn metadata(checkpoint: &SafetensorsCheckpoint, args: &CompressArgs) -> FileMeta
     }
 }
 
-/// The high-error warnings of one run: the first few in full, then a count.
-#[derive(Debug, Default)]
-struct Warnings {
-    count: usize,
-}
-
-impl Warnings {
-    fn check(&mut self, ui: &Ui, name: &str, report: &QuantReport, config: &QuantConfig) {
-        let error = report.stats.rel_rms_error;
-        if error <= WARN_REL_RMS {
-            return;
-        }
-        self.count += 1;
-        if self.count <= WARNINGS_LISTED || ui.verbosity() >= crate::ui::Verbosity::Verbose {
-            ui.warn(format!(
-                "tensor `{name}`: relative RMS error {:.1}% (above {:.0}%) at {} bits, granularity {}; {}",
-                error * 100.0,
-                WARN_REL_RMS * 100.0,
-                config.bits,
-                config.granularity,
-                finer_suggestion(config)
-            ));
-        }
-    }
-
-    fn finish(&self, ui: &Ui) {
-        if self.count > WARNINGS_LISTED && ui.verbosity() < crate::ui::Verbosity::Verbose {
-            let more = self.count - WARNINGS_LISTED;
-            ui.warn(format!(
-                "{more} more {} above {:.0}% relative RMS error (`entro inspect` lists every tensor's error, `-v` warns about each)",
-                if more == 1 { "tensor is" } else { "tensors are" },
-                WARN_REL_RMS * 100.0
-            ));
-        }
-    }
-}
-
-/// What to try next for a tensor whose error is too large.
-fn finer_suggestion(config: &QuantConfig) -> String {
-    match config.granularity {
-        Granularity::Tensor => "try --granularity channel or --granularity group:64".to_owned(),
-        Granularity::Channel => "try --granularity group:64".to_owned(),
-        Granularity::Group(group) if group > 16 => {
-            format!("try --granularity group:{}", (group / 2).max(16))
-        }
-        Granularity::Group(_) if config.bits < 8 => "try more --bits".to_owned(),
-        Granularity::Group(_) => "try --keep for this tensor".to_owned(),
-    }
-}
-
 fn summary_line(output: &Path, s: &CompressSummary) -> String {
     let bits_per_weight = if s.weights == 0 {
         0.0
     } else {
         s.file_bytes as f64 * 8.0 / s.weights as f64
     };
+    let coded = if s.lossless_tensors > 0 {
+        format!("{} lossless", s.lossless_tensors)
+    } else {
+        format!("{} quantized", s.quantized_tensors)
+    };
     format!(
-        "wrote {}: {} ({} quantized), {} weights, {} ({:.3} bits/weight, {:.2}x smaller than the input)",
+        "wrote {}: {} ({coded}), {} weights, {} ({:.3} bits/weight, {:.2}x smaller than the input)",
         output.display(),
         plural(s.tensors, "tensor"),
-        s.quantized_tensors,
         human_count(s.weights),
         human_bytes(s.file_bytes),
         bits_per_weight,

@@ -162,6 +162,7 @@ fn run_setting(
             keep: KeepRules::new(Vec::new())?,
             threads,
             chunk_codes: entro_huffman::DEFAULT_CHUNK_CODES,
+            lossless: None,
             force: true,
         },
         quiet,

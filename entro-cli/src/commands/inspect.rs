@@ -10,8 +10,11 @@ use entro_quant::ChosenScheme;
 use serde::Serialize;
 
 use crate::args::InspectArgs;
-use crate::format::{Align, Table, human_bytes, human_count};
 use crate::open;
+
+mod render;
+
+use render::render;
 
 /// The whole report; `--json` prints exactly this.
 #[derive(Debug, Serialize)]
@@ -29,9 +32,9 @@ pub(crate) struct TensorReport {
     pub(crate) name: String,
     pub(crate) shape: Vec<usize>,
     pub(crate) dtype: String,
-    /// `quantized` or `raw`.
+    /// `quantized`, `lossless` or `raw`.
     pub(crate) encoding: &'static str,
-    /// Code width for quantized tensors, the dtype's width for raw ones.
+    /// Code width for quantized tensors, the dtype's width for lossless and raw ones.
     pub(crate) bits: u32,
     /// `unsigned`, `asymmetric` or `symmetric`; `null` for raw tensors.
     pub(crate) scheme: Option<&'static str>,
@@ -44,7 +47,7 @@ pub(crate) struct TensorReport {
     pub(crate) zero_point: Option<i32>,
     /// Order-0 entropy of the codes, bits per weight.
     pub(crate) entropy_bits: Option<f64>,
-    /// Payload bits per weight (Huffman chunks, or the raw bytes).
+    /// Payload bits per weight (Huffman chunks, lossless chunks, or the raw bytes).
     pub(crate) coded_bits: f64,
     pub(crate) weights: u64,
     /// Where the payload starts in the file, and its length.
@@ -70,6 +73,11 @@ pub(crate) struct Totals {
     pub(crate) quantized_tensors: usize,
     pub(crate) weights: u64,
     pub(crate) quantized_weights: u64,
+    /// Tensors stored bit-exactly by lossless coding, and their weights.
+    pub(crate) lossless_tensors: usize,
+    pub(crate) lossless_weights: u64,
+    /// Payload bits per weight over the lossless tensors only.
+    pub(crate) lossless_bits_per_weight: f64,
     /// Bytes of all tensor payloads.
     pub(crate) compressed_bytes: u64,
     /// The whole file: payloads, header, codebooks, chunk tables, padding.
@@ -113,6 +121,12 @@ pub(crate) fn report(file: &EntroFile, path: &Path) -> FileReport {
         .collect();
     let quantized_weights: u64 = quantized.iter().map(|t| t.weights).sum();
     let quantized_payload: u64 = quantized.iter().map(|t| t.payload_bytes).sum();
+    let lossless: Vec<&TensorReport> = tensors
+        .iter()
+        .filter(|t| t.encoding == "lossless")
+        .collect();
+    let lossless_weights: u64 = lossless.iter().map(|t| t.weights).sum();
+    let lossless_payload: u64 = lossless.iter().map(|t| t.payload_bytes).sum();
     let entropy_sum: f64 = quantized
         .iter()
         .map(|t| t.entropy_bits.unwrap_or(0.0) * t.weights as f64)
@@ -135,6 +149,9 @@ pub(crate) fn report(file: &EntroFile, path: &Path) -> FileReport {
         quantized_tensors: quantized.len(),
         weights,
         quantized_weights,
+        lossless_tensors: lossless.len(),
+        lossless_weights,
+        lossless_bits_per_weight: per(lossless_payload as f64 * 8.0, lossless_weights),
         compressed_bytes: layout.payload_bytes,
         file_bytes,
         original_bytes,
@@ -223,23 +240,11 @@ fn tensor_report(entry: &TensorEntry) -> TensorReport {
         report.max_abs_error = Some(stats.max_abs_error);
         report.snr_db = stats.snr_db.is_finite().then_some(stats.snr_db);
     } else {
+        report.chunks = entry.lossless().map(|lossless| lossless.chunks().len());
         report.rel_rms_error = Some(0.0);
         report.max_abs_error = Some(0.0);
     }
     report
-}
-
-/// A ratio row: the file against every weight stored at `bits` bits.
-fn baseline(total: &Totals, bits: u64) -> String {
-    let ratio = match bits {
-        16 => total.ratio_vs_fp16,
-        8 => total.ratio_vs_uint8,
-        _ => total.ratio_vs_uint4,
-    };
-    format!(
-        "{ratio:.2}x  ({} at {bits} bits/weight)",
-        human_bytes(total.weights * bits / 8)
-    )
 }
 
 fn scheme_name(scheme: ChosenScheme) -> &'static str {
@@ -248,138 +253,4 @@ fn scheme_name(scheme: ChosenScheme) -> &'static str {
         ChosenScheme::Asymmetric => "asymmetric",
         ChosenScheme::Symmetric => "symmetric",
     }
-}
-
-fn render(report: &FileReport) -> String {
-    let mut table = Table::new(&[
-        ("tensor", Align::Left),
-        ("shape", Align::Left),
-        ("dtype", Align::Left),
-        ("encoding", Align::Left),
-        ("bits", Align::Right),
-        ("scheme", Align::Left),
-        ("entropy", Align::Right),
-        ("coded", Align::Right),
-        ("rel RMS %", Align::Right),
-        ("max |err|", Align::Right),
-        ("SNR dB", Align::Right),
-    ]);
-    let dash = || "-".to_owned();
-    for t in &report.tensors {
-        let shape = t
-            .shape
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join("x");
-        let scheme = match (t.scheme, t.negated) {
-            (Some(s), true) => format!("{s} (neg)"),
-            (Some(s), false) => s.to_owned(),
-            (None, _) => dash(),
-        };
-        let quantized = t.encoding == "quantized";
-        table.push(vec![
-            t.name.clone(),
-            if shape.is_empty() {
-                "scalar".to_owned()
-            } else {
-                shape
-            },
-            t.dtype.clone(),
-            t.encoding.to_owned(),
-            t.bits.to_string(),
-            scheme,
-            t.entropy_bits.map_or_else(dash, |h| format!("{h:.3}")),
-            format!("{:.3}", t.coded_bits),
-            if quantized {
-                t.rel_rms_error
-                    .map_or_else(dash, |e| format!("{:.3}", e * 100.0))
-            } else {
-                "exact".to_owned()
-            },
-            if quantized {
-                t.max_abs_error.map_or_else(dash, |e| format!("{e:.3e}"))
-            } else {
-                dash()
-            },
-            match (quantized, t.snr_db) {
-                (true, Some(snr)) => format!("{snr:.1}"),
-                (true, None) => "inf".to_owned(),
-                (false, _) => dash(),
-            },
-        ]);
-    }
-    let total = &report.total;
-    let settings = report
-        .settings
-        .iter()
-        .filter(|(key, _)| key.as_str() != "tool")
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut out = format!("{}  ({settings})\n\n", report.file);
-    out.push_str(&table.render());
-    out.push_str(
-        "\nentropy and coded are bits per weight; coded counts the Huffman payload only\n\n",
-    );
-    let mut totals = Table::new(&[("total", Align::Left), ("", Align::Left)]);
-    let rows = [
-        (
-            "weights",
-            format!(
-                "{} ({} in {} quantized tensors, {} kept exactly)",
-                human_count(total.weights),
-                human_count(total.quantized_weights),
-                total.quantized_tensors,
-                human_count(total.weights - total.quantized_weights)
-            ),
-        ),
-        (
-            "file",
-            format!(
-                "{} ({} bytes; payloads {}, the rest is header, codebooks and chunk tables)",
-                human_bytes(total.file_bytes),
-                total.file_bytes,
-                human_bytes(total.compressed_bytes)
-            ),
-        ),
-        (
-            "bits/weight",
-            format!(
-                "{:.3} over the whole file; {:.3} coded and {:.3} entropy over the quantized weights",
-                total.bits_per_weight, total.quantized_bits_per_weight, total.entropy_bits
-            ),
-        ),
-        (
-            "vs original",
-            format!(
-                "{:.2}x  ({} in the source dtypes)",
-                total.ratio_vs_original,
-                human_bytes(total.original_bytes)
-            ),
-        ),
-        ("vs fp16", baseline(total, 16)),
-        ("vs uint8", baseline(total, 8)),
-        ("vs uint4", baseline(total, 4)),
-        (
-            "worst error",
-            format!(
-                "{:.3}% relative RMS, {:.3e} absolute",
-                total.worst_rel_rms_error * 100.0,
-                total.max_abs_error
-            ),
-        ),
-    ];
-    for (name, value) in rows {
-        totals.push(vec![name.to_owned(), value]);
-    }
-    // Skip the header row of the totals table: its column names are empty.
-    out.extend(
-        totals
-            .render()
-            .lines()
-            .skip(1)
-            .map(|line| format!("{line}\n")),
-    );
-    out
 }
