@@ -70,6 +70,20 @@ pub(crate) fn run(command: &mut Command) -> Result<()> {
 
 /// Runs `command` and returns its stdout; fails with its stderr unless it succeeds.
 pub(crate) fn capture(command: &mut Command) -> Result<String> {
+    let output = succeeded(command)?;
+    String::from_utf8(output.stdout)
+        .with_context(|| format!("`{}` printed non-UTF-8", display(command)))
+}
+
+/// Runs `command` and returns its stderr, where `entro` writes what it did (`entro synth`'s
+/// "wrote …: synthetic llama, …"); fails with that stderr unless it succeeds.
+pub(crate) fn capture_stderr(command: &mut Command) -> Result<String> {
+    let output = succeeded(command)?;
+    Ok(String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Runs `command` with captured output; fails with its stderr unless it succeeds.
+fn succeeded(command: &mut Command) -> Result<Output> {
     let output = output_of(command)?;
     if !output.status.success() {
         bail!(
@@ -79,8 +93,7 @@ pub(crate) fn capture(command: &mut Command) -> Result<String> {
             String::from_utf8_lossy(&output.stderr).trim_end()
         );
     }
-    String::from_utf8(output.stdout)
-        .with_context(|| format!("`{}` printed non-UTF-8", display(command)))
+    Ok(output)
 }
 
 /// Runs `command` with captured stdout and stderr, whatever its exit status.
@@ -183,6 +196,18 @@ mod tests {
         assert!(Flags::parse(&args(&["--nope"]), &["--seconds"], &[]).is_err());
         let flags = Flags::parse(&args(&["--seconds", "x"]), &["--seconds"], &[]).unwrap();
         assert!(flags.number("--seconds").is_err());
+    }
+
+    #[test]
+    fn captures_keep_stdout_and_stderr_apart() {
+        let mut both = Command::new("sh");
+        both.args(["-c", "echo out; echo err >&2"]);
+        assert_eq!(capture(&mut both).unwrap(), "out\n");
+        assert_eq!(capture_stderr(&mut both).unwrap(), "err\n");
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "echo why >&2; exit 3"]);
+        let err = capture_stderr(&mut failing).unwrap_err().to_string();
+        assert!(err.contains("why"), "{err}");
     }
 
     #[test]

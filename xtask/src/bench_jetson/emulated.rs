@@ -92,7 +92,7 @@ pub(crate) fn run(options: &Options, aarch64: &Path, host: &Path, out: &Path) ->
             let mut synth = session.host(&args);
             synth.arg(&input);
             eprintln!("$ {}", util::display(&synth));
-            let said = util::capture(&mut synth)?;
+            let said = util::capture_stderr(&mut synth)?;
             (Some(input), super::describe_synthetic(&said, &args))
         }
         Model::Checkpoint(model) => (

@@ -121,7 +121,7 @@ fn local_model(
             let mut synth = Command::new(host_entro);
             synth.args(args).arg(&synthetic);
             eprintln!("$ {}", util::display(&synth));
-            let said = util::capture(&mut synth)?;
+            let said = util::capture_stderr(&mut synth)?;
             compress(&synthetic)?;
             Ok((compressed.clone(), super::describe_synthetic(&said, &args)))
         }
