@@ -312,6 +312,10 @@ impl DecodedTensor {
     /// A zero-filled buffer for `entry` (at `index` in its file) under `target`, or `None` when the
     /// target leaves the tensor out.
     ///
+    /// A lossless tensor's size is bounded only by [`entro_format::limits::MAX_ELEMENTS`]: a chunk
+    /// of equal values codes millions of elements in a few bytes, so, as with any decompressor, a
+    /// caller decoding untrusted files should check [`TensorEntry::elements`] first.
+    ///
     /// # Errors
     ///
     /// [`crate::Error::TooLarge`] if the buffer would not fit in memory;
