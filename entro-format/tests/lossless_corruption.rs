@@ -17,6 +17,14 @@ fn sample(layout: FloatLayout, count: usize) -> (Vec<u8>, Vec<u8>) {
     (data, chunk)
 }
 
+/// The error of a call that must fail (without printing a huge `Ok` value if it does not).
+fn expect_error<T>(result: Result<T, LosslessError>) -> LosslessError {
+    match result {
+        Ok(_) => panic!("expected an error, the call succeeded"),
+        Err(err) => err,
+    }
+}
+
 fn decode(layout: FloatLayout, chunk: &[u8], elements: usize) -> Result<Vec<u8>, LosslessError> {
     let mut out = vec![0u8; elements * layout.element_bytes()];
     decode_chunk(layout, chunk, &mut out).map(|()| out)
@@ -25,7 +33,7 @@ fn decode(layout: FloatLayout, chunk: &[u8], elements: usize) -> Result<Vec<u8>,
 #[test]
 fn caller_misuse_is_a_parameter_error() {
     let mut out = Vec::new();
-    let err = encode_chunk(FloatLayout::F32, &[0; 6], &mut out).unwrap_err();
+    let err = expect_error(encode_chunk(FloatLayout::F32, &[0; 6], &mut out));
     assert!(matches!(
         err,
         LosslessError::RaggedLength {
@@ -54,7 +62,11 @@ fn caller_misuse_is_a_parameter_error() {
 fn oversized_chunks_hit_the_limit() {
     let too_many = MAX_CHUNK_ELEMENTS + 1;
     let mut huge = vec![0u8; too_many * 2];
-    let err = decode_chunk(FloatLayout::F16, &[1, 1, 0, 0, 0, 0], &mut huge).unwrap_err();
+    let err = expect_error(decode_chunk(
+        FloatLayout::F16,
+        &[1, 1, 0, 0, 0, 0],
+        &mut huge,
+    ));
     assert!(
         matches!(err, LosslessError::TooManyElements { elements, max }
         if elements == too_many && max == MAX_CHUNK_ELEMENTS)
@@ -72,7 +84,7 @@ fn header_fields_are_checked() {
     let (_, chunk) = sample(FloatLayout::BF16, 500);
     let mut bad = chunk.clone();
     bad[0] = 9;
-    let err = decode(FloatLayout::BF16, &bad, 500).unwrap_err();
+    let err = expect_error(decode(FloatLayout::BF16, &bad, 500));
     assert!(matches!(
         err,
         LosslessError::UnknownChunkKind {
@@ -110,7 +122,8 @@ fn header_fields_are_checked() {
 #[test]
 fn plane_damage_is_named() {
     // BF16 weights, no block on a grid: header (6 bytes), block kinds plane constant 0 (bytes 6
-    // and 7), split byte 8, then top plane 0, Huffman-coded (mode at 9, codebook from 10).
+    // and 7), then the plain section: k (8), window base (9), escape count (10..14), exponent
+    // plane, Huffman-coded (mode at 14, codebook from 15).
     let (_, chunk) = sample(FloatLayout::BF16, 2000);
     assert_eq!(
         chunk[6..8],
@@ -118,13 +131,13 @@ fn plane_damage_is_named() {
         "no block of ordinary weights lies on a grid"
     );
     assert_eq!(
-        chunk[9], 2,
+        chunk[14], 2,
         "the exponent plane of weights is Huffman-coded"
     );
     let corrupt = |at: usize, value: u8| {
         let mut bad = chunk.clone();
         bad[at] = value;
-        decode(FloatLayout::BF16, &bad, 2000).unwrap_err()
+        expect_error(decode(FloatLayout::BF16, &bad, 2000))
     };
     assert!(matches!(
         corrupt(7, 5),
@@ -139,23 +152,30 @@ fn plane_damage_is_named() {
         corrupt(8, 8),
         LosslessError::InvalidField {
             offset: 8,
-            what: "split shift",
             found: 8,
             ..
         }
     ));
     assert!(matches!(
-        corrupt(9, 3),
+        corrupt(13, 0x80),
+        LosslessError::InvalidField {
+            offset: 10,
+            what: "escape count",
+            ..
+        }
+    ));
+    assert!(matches!(
+        corrupt(14, 3),
         LosslessError::UnknownPlaneMode {
-            offset: 9,
+            offset: 14,
             plane: ChunkPlane::Top(0),
             found: 3
         }
     ));
     assert!(matches!(
-        corrupt(10, 0x0f),
+        corrupt(15, 0x0f),
         LosslessError::Codebook {
-            offset: 10,
+            offset: 15,
             plane: ChunkPlane::Top(0),
             source: CodebookError::UnknownAlphabet { tag: 15 }
         }
@@ -173,11 +193,11 @@ fn damaged_huffman_streams_are_stream_errors() {
     // Zeroing the first stream-length field of the exponent plane's Huffman chunk makes its first
     // stream empty: the decoder runs out of bits or finds data left over.
     let (_, chunk) = sample(FloatLayout::F32, 3000);
-    let codebook_len = entro_huffman::Codebook::from_bytes(&chunk[10..]).unwrap().1;
-    let stream_at = 10 + codebook_len + 4;
+    let codebook_len = entro_huffman::Codebook::from_bytes(&chunk[15..]).unwrap().1;
+    let stream_at = 15 + codebook_len + 4;
     let mut bad = chunk.clone();
     bad[stream_at..stream_at + 4].fill(0);
-    let err = decode(FloatLayout::F32, &bad, 3000).unwrap_err();
+    let err = expect_error(decode(FloatLayout::F32, &bad, 3000));
     assert!(
         matches!(
             err,
@@ -213,7 +233,7 @@ fn every_truncation_is_an_error() {
     for layout in LAYOUTS {
         let (_, chunk) = sample(layout, 700);
         for cut in 0..chunk.len() {
-            let err = decode(layout, &chunk[..cut], 700).unwrap_err();
+            let err = expect_error(decode(layout, &chunk[..cut], 700));
             assert!(
                 matches!(
                     err,

@@ -13,9 +13,10 @@
 
 use half::f16;
 
-use super::layout::{FloatLayout, low_u16};
+use super::layout::{FloatLayout, round_bf16, round_f16, round_f32};
 use super::plane::{ChunkPlane, PlaneBytes, decode_plane, encode_plane};
 use super::reader::ChunkReader;
+use super::scratch::{Buffer, Scratch, as_le_u16, as_le_u32};
 use super::search::{BLOCK, fit_block, grid_value};
 use super::{ChunkStats, LosslessError};
 
@@ -72,16 +73,29 @@ pub(crate) fn encode_blocks(
 /// The decoded block section of a chunk.
 #[derive(Debug, Default)]
 pub(crate) struct Blocks {
-    kinds: Vec<u8>,
-    params: [Vec<u8>; 4],
-    narrow: Vec<u8>,
-    wide: Vec<u8>,
+    kinds: Buffer,
+    params: [Buffer; 4],
+    narrow: Buffer,
+    wide: Buffer,
 }
 
 impl Blocks {
     /// Blocks on a grid.
     pub(crate) fn grid_blocks(&self) -> usize {
         self.params[0].len()
+    }
+
+    /// Returns the buffers for reuse.
+    pub(crate) fn give_back(self, scratch: &mut Scratch) {
+        let Self {
+            kinds,
+            params,
+            narrow,
+            wide,
+        } = self;
+        for buffer in [kinds, narrow, wide].into_iter().chain(params) {
+            scratch.give_back(buffer);
+        }
     }
 }
 
@@ -90,37 +104,37 @@ pub(crate) fn decode_blocks(
     reader: &mut ChunkReader<'_>,
     chunk: &[u8],
     count: usize,
+    scratch: &mut Scratch,
 ) -> Result<Blocks, LosslessError> {
     let whole = count / BLOCK;
     if whole == 0 {
         return Ok(Blocks::default());
     }
     let kinds_at = reader.offset();
-    let kinds = read_owned(ChunkPlane::BlockKinds, reader, chunk, whole)?;
+    let kinds = read_owned(ChunkPlane::BlockKinds, reader, chunk, whole, scratch)?;
     let mut per_kind = [0usize; 3];
-    for &kind in &kinds {
-        let slot = per_kind
-            .get_mut(usize::from(kind))
-            .ok_or(LosslessError::InvalidField {
-                offset: kinds_at,
-                what: "block kind",
-                expected: format!("at most {KIND_WIDE}"),
-                found: u64::from(kind),
-            })?;
-        *slot += 1;
+    for &kind in kinds.iter() {
+        match per_kind.get_mut(usize::from(kind)) {
+            Some(count) => *count += 1,
+            None => {
+                return Err(LosslessError::InvalidField {
+                    offset: kinds_at,
+                    what: "block kind",
+                    expected: format!("at most {KIND_WIDE}"),
+                    found: u64::from(kind),
+                });
+            }
+        }
     }
     let grid = per_kind[1] + per_kind[2];
-    let mut params: [Vec<u8>; 4] = Default::default();
+    let mut params: [Buffer; 4] = Default::default();
     for (byte, plane) in (0u8..).zip(&mut params) {
-        *plane = read_owned(ChunkPlane::BlockParams(byte), reader, chunk, grid)?;
+        *plane = read_owned(ChunkPlane::BlockParams(byte), reader, chunk, grid, scratch)?;
     }
-    let narrow = read_owned(
-        ChunkPlane::NarrowIndices,
-        reader,
-        chunk,
-        per_kind[1] * BLOCK,
-    )?;
-    let wide = read_owned(ChunkPlane::WideIndices, reader, chunk, per_kind[2] * BLOCK)?;
+    let narrow = per_kind[1] * BLOCK;
+    let narrow = read_owned(ChunkPlane::NarrowIndices, reader, chunk, narrow, scratch)?;
+    let wide = per_kind[2] * BLOCK;
+    let wide = read_owned(ChunkPlane::WideIndices, reader, chunk, wide, scratch)?;
     Ok(Blocks {
         kinds,
         params,
@@ -134,10 +148,17 @@ fn read_owned(
     reader: &mut ChunkReader<'_>,
     chunk: &[u8],
     len: usize,
-) -> Result<Vec<u8>, LosslessError> {
-    let mut buffer = vec![0u8; len];
+    scratch: &mut Scratch,
+) -> Result<Buffer, LosslessError> {
+    let mut buffer = scratch.buffer(len);
     Ok(match decode_plane(id, reader, &mut buffer)? {
-        PlaneBytes::InChunk(range) => chunk.get(range).unwrap_or(&[]).to_vec(),
+        PlaneBytes::InChunk(range) => {
+            // The reader took exactly `len` bytes of the chunk for this range.
+            if let Some(stored) = chunk.get(range).filter(|stored| stored.len() == len) {
+                buffer.copy_from_slice(stored);
+            }
+            buffer
+        }
         PlaneBytes::Constant(value) => {
             buffer.fill(value);
             buffer
@@ -147,59 +168,80 @@ fn read_owned(
 }
 
 /// Writes every element of the chunk: grid blocks from their parameters, the rest from `plain`
-/// (the plainly coded elements, in order).
+/// (the plainly coded elements, in order). The section was validated by [`decode_blocks`], so
+/// every slice below is in range; out-of-range reads would only leave output unwritten.
 pub(crate) fn assemble(layout: FloatLayout, blocks: &Blocks, plain: &[u8], out: &mut [u8]) {
     let block_bytes = BLOCK * layout.element_bytes();
-    let (mut plain_at, mut grid_at, mut narrow_at, mut wide_at) = (0, 0, 0, 0);
+    let [o0, o1, s0, s1] = &blocks.params;
+    let mut grids =
+        o0.iter()
+            .zip(o1.iter())
+            .zip(s0.iter().zip(s1.iter()))
+            .map(|((&o0, &o1), (&s0, &s1))| {
+                let offset = f16::from_bits(u16::from_le_bytes([o0, o1])).to_f32();
+                let step = f16::from_bits(u16::from_le_bytes([s0, s1])).to_f32();
+                (offset, step)
+            });
+    let mut narrow = blocks.narrow.chunks_exact(BLOCK);
+    let mut wide = blocks.wide.chunks_exact(BLOCK);
+    let mut plain = plain.chunks(block_bytes);
     let mut outs = out.chunks_mut(block_bytes);
     for (&kind, dst) in blocks.kinds.iter().zip(&mut outs) {
-        if kind == KIND_PLAIN {
-            if let Some(src) = plain.get(plain_at..plain_at + block_bytes) {
-                dst.copy_from_slice(src);
+        let indices = match kind {
+            KIND_NARROW => narrow.next(),
+            KIND_WIDE => wide.next(),
+            _ => {
+                if let Some(src) = plain.next() {
+                    dst.copy_from_slice(src);
+                }
+                continue;
             }
-            plain_at += block_bytes;
-            continue;
-        }
-        let param = |plane: usize| blocks.params[plane].get(grid_at).copied().unwrap_or(0);
-        let offset = f16::from_bits(u16::from_le_bytes([param(0), param(1)])).to_f32();
-        let step = f16::from_bits(u16::from_le_bytes([param(2), param(3)])).to_f32();
-        grid_at += 1;
-        let (indices, at) = if kind == KIND_NARROW {
-            (&blocks.narrow, &mut narrow_at)
-        } else {
-            (&blocks.wide, &mut wide_at)
         };
-        if let Some(indices) = indices.get(*at..*at + BLOCK) {
+        if let (Some(indices), Some((offset, step))) = (indices, grids.next()) {
             write_grid(layout, offset, step, indices, dst);
         }
-        *at += BLOCK;
     }
-    for dst in outs {
-        if let Some(src) = plain.get(plain_at..plain_at + dst.len()) {
-            dst.copy_from_slice(src);
-        }
-        plain_at += dst.len();
+    for (dst, src) in outs.zip(plain) {
+        dst.copy_from_slice(src);
     }
 }
 
+/// Writes one block's grid values; the loops are branch-free so that they vectorize.
 fn write_grid(layout: FloatLayout, offset: f32, step: f32, indices: &[u8], dst: &mut [u8]) {
     match layout {
-        FloatLayout::BF16 => {
-            for (element, &k) in dst.chunks_exact_mut(2).zip(indices) {
-                let bits = FloatLayout::BF16.round(grid_value(offset, step, k));
-                element.copy_from_slice(&low_u16(bits).to_le_bytes());
+        FloatLayout::BF16 => store_u16(dst, indices, |k| round_bf16(grid_value(offset, step, k))),
+        FloatLayout::F16 => store_u16(dst, indices, |k| round_f16(grid_value(offset, step, k))),
+        FloatLayout::F32 => store_u32(dst, indices, |k| round_f32(grid_value(offset, step, k))),
+    }
+}
+
+#[inline(always)]
+fn store_u16(dst: &mut [u8], indices: &[u8], value: impl Fn(u8) -> u16) {
+    match as_le_u16(dst) {
+        Some(words) => {
+            for (word, &k) in words.iter_mut().zip(indices) {
+                *word = value(k);
             }
         }
-        FloatLayout::F16 => {
+        None => {
             for (element, &k) in dst.chunks_exact_mut(2).zip(indices) {
-                let bits = FloatLayout::F16.round(grid_value(offset, step, k));
-                element.copy_from_slice(&low_u16(bits).to_le_bytes());
+                element.copy_from_slice(&value(k).to_le_bytes());
             }
         }
-        FloatLayout::F32 => {
+    }
+}
+
+#[inline(always)]
+fn store_u32(dst: &mut [u8], indices: &[u8], value: impl Fn(u8) -> u32) {
+    match as_le_u32(dst) {
+        Some(words) => {
+            for (word, &k) in words.iter_mut().zip(indices) {
+                *word = value(k);
+            }
+        }
+        None => {
             for (element, &k) in dst.chunks_exact_mut(4).zip(indices) {
-                let bits = FloatLayout::F32.round(grid_value(offset, step, k));
-                element.copy_from_slice(&bits.to_le_bytes());
+                element.copy_from_slice(&value(k).to_le_bytes());
             }
         }
     }

@@ -7,10 +7,12 @@
 //!   or 8-bit indices `k`. Real training never produces this, but checkpoints dequantized from
 //!   GGUF block formats (Q4_0, Q4_1, Q5_x, Q8_0) are made of such blocks, and for them this roughly
 //!   halves the size. Other blocks cost one byte-plane symbol each (usually a fraction of a bit).
-//! - **Plain elements**, everything else: the top 16 bits are split into two byte planes, the
-//!   first holding the exponent (optionally with the top mantissa bits, the split chosen per chunk);
-//!   for F32 the low 16 bits are bit-packed per segment of 64 elements, dropping trailing bits that
-//!   are zero throughout the segment (F32 tensors widened from F16 or BF16 have 13 or 16).
+//! - **Plain elements**, everything else: the exponent, offset into a window of the exponents the
+//!   chunk uses and joined with the top `k` mantissa bits (`k` chosen per chunk), forms one
+//!   Huffman-coded byte plane; exponents outside the window escape to a plane of their own; the
+//!   sign and remaining mantissa bits, close to uniform, are packed as they are. For F32 the low
+//!   16 bits are bit-packed per segment of 64 elements, dropping trailing bits that are zero
+//!   throughout the segment (F32 tensors widened from F16 or BF16 have 13 or 16).
 //!
 //! Every byte plane is stored raw, as a constant (0 bits per element), or with entro-huffman's
 //! canonical Huffman code (either alphabet), whichever is smallest; Huffman must save 1/64 of the
@@ -24,8 +26,9 @@
 //! layout     u8       0 F32, 1 F16, 2 BF16
 //! elements   u32 LE   1..=MAX_CHUNK_ELEMENTS, must match the caller's output length
 //! blocks              present if elements >= 32: kinds, parameters and index planes
-//! plain               present if some element is not in a grid block: split byte, two top
-//!                     planes, and for F32 the low-bit widths plane and packed low bits
+//! plain               present if some element is not in a grid block: window, exponent plane,
+//!                     escapes plane, packed sign and mantissa bits, and for F32 the low-bit
+//!                     widths plane and packed low bits
 //! ```
 //!
 //! A plane is a mode byte (0 raw, 1 constant, 2 Huffman) and its body; planes of no element are
@@ -54,9 +57,11 @@ mod blocks;
 mod error;
 mod layout;
 mod low;
+mod packing;
 mod plain;
 mod plane;
 mod reader;
+mod scratch;
 mod search;
 
 pub use error::{LosslessError, LosslessErrorKind};
@@ -64,11 +69,13 @@ pub use layout::FloatLayout;
 pub use plane::ChunkPlane;
 
 use reader::ChunkReader;
+use scratch::Scratch;
 
 /// Elements per chunk when the caller has no reason to choose (a chunk is the unit of parallel
-/// decode). 256 Ki elements keep the per-plane decode-table builds (about 20 µs each) a small part
-/// of a chunk's decode time, while a 135 M-weight model still has hundreds of chunks.
-pub const DEFAULT_CHUNK_ELEMENTS: usize = 1 << 18;
+/// decode). 1 Mi elements keep the per-plane decode-table builds (about 20 µs each) a small part
+/// of a chunk's decode time, while a 135 M-weight model still has hundreds of chunks (every tensor
+/// has at least one).
+pub const DEFAULT_CHUNK_ELEMENTS: usize = 1 << 20;
 
 /// Largest chunk a file may declare; readers reject more before allocating. It keeps every plane
 /// within one entro-huffman chunk ([`entro_huffman::MAX_CHUNK_CODES`]).
@@ -120,11 +127,12 @@ pub struct ChunkStats {
     pub block_param_bytes: usize,
     /// The 4-bit and 8-bit index planes.
     pub block_index_bytes: usize,
-    /// Top planes 0 and 1 of the plain elements.
+    /// Of the plainly coded elements: plane 0 (exponent and top mantissa bits), then the escaped
+    /// exponents with the packed sign and low mantissa bits.
     pub top_bytes: [usize; 2],
     /// The low-bit widths and packed low bits of plain F32 elements.
     pub low_bytes: usize,
-    /// The split shift of the top planes, if there are plain elements.
+    /// How many top mantissa bits join the exponent in plane 0, if there are plain elements.
     pub split: Option<u8>,
 }
 
@@ -205,15 +213,18 @@ pub fn decode_chunk(
     let count = element_count(layout, out.len())?;
     let mut reader = ChunkReader::new(chunk);
     read_header(&mut reader, layout, count)?;
-    let blocks = blocks::decode_blocks(&mut reader, chunk, count)?;
+    let mut scratch = Scratch::from_pool();
+    let blocks = blocks::decode_blocks(&mut reader, chunk, count, &mut scratch)?;
     if blocks.grid_blocks() == 0 {
-        plain::decode_plain(layout, &mut reader, chunk, out)?;
+        plain::decode_plain(layout, &mut reader, chunk, &mut scratch, out)?;
     } else {
         let plain_count = count - blocks.grid_blocks() * search::BLOCK;
-        let mut plain = vec![0u8; plain_count * layout.element_bytes()];
-        plain::decode_plain(layout, &mut reader, chunk, &mut plain)?;
+        let mut plain = scratch.buffer(plain_count * layout.element_bytes());
+        plain::decode_plain(layout, &mut reader, chunk, &mut scratch, &mut plain)?;
         blocks::assemble(layout, &blocks, &plain, out);
+        scratch.give_back(plain);
     }
+    blocks.give_back(&mut scratch);
     if !reader.rest().is_empty() {
         return Err(LosslessError::TrailingBytes {
             offset: reader.offset(),

@@ -1,20 +1,76 @@
-//! Elements coded plainly: the top 16 bits as two byte planes (see the layout module), and for
-//! F32 the low 16 bits bit-packed per segment.
+//! Elements coded plainly. The top 16 bits of an element are `s xxxxxxxx yyyyyyy`: the sign, 8
+//! bits `x` (the exponent for BF16 and F32; for F16 its 5-bit exponent and top 3 mantissa bits),
+//! and 7 low bits `y`. A chunk picks `k` (how many top bits of `y` join `x`) and a window of
+//! `2^(8 - k) - 1` values of `x` starting at `base`:
 //!
 //! ```text
-//! split      u8, j in 0..=7
-//! plane 0    (top >> (7 - j)) & 0xff, one per element
-//! plane 1    the other 8 top bits
-//! low        F32 only: see the low module
+//! k          u8, 0..=7
+//! base       u8
+//! escapes    u32 LE, elements whose x lies outside the window
+//! plane 0    one symbol per element: (x - base) << k | top k bits of y, where x - base is
+//!            2^(8 - k) - 1 for an escaped element
+//! escapes    plane of the escaped elements' x, in order
+//! rest       sign and low 7 - k bits of y, 8 - k bits per element (packing module)
+//! low        F32 only: the low 16 bits (low module)
 //! ```
+//!
+//! Weights use few exponents, so plane 0 is Huffman-coded to about 2.6 bits plus k (its top
+//! bits depend on the exponent), while the sign and low mantissa bits, close to uniform, are
+//! stored as they are and decode at memory speed.
 
 use entro_huffman::Histogram;
 
-use super::layout::{FloatLayout, MAX_SPLIT, Split, low_u16};
+use super::layout::{FloatLayout, low_u16};
 use super::low::{decode_low, encode_low};
-use super::plane::{ChunkPlane, decode_plane_bytes, plan_bytes, write_plane};
+use super::packing::{pack, packed_len, unpack};
+use super::plane::{ChunkPlane, decode_plane_bytes, encode_plane, plan_bytes};
 use super::reader::ChunkReader;
+use super::scratch::{Scratch, as_le_u16, as_le_u32};
 use super::{ChunkStats, LosslessError};
+
+/// Largest `k` a chunk may use.
+const MAX_K: u8 = 7;
+
+/// Largest `k` the encoder tries: more mantissa bits in plane 0 hardly shrink it (they no longer
+/// depend on the exponent) but make its symbols longer and slower to decode.
+const MAX_ENCODED_K: u8 = 4;
+
+/// What the encoder charges an escape, in bits: its 8 stored bits and the pass that patches it.
+const ESCAPE_BITS: u64 = 16;
+
+/// A window of exponent bytes for one `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    k: u8,
+    base: u8,
+}
+
+impl Window {
+    /// Window slots; the next value marks an escape.
+    fn slots(self) -> u16 {
+        (1u16 << (8 - self.k)) - 1
+    }
+
+    /// Plane 0 symbol of `top`, and whether it escapes.
+    fn symbol(self, top: u16) -> (u8, bool) {
+        let x = top >> 7 & 0xff;
+        let offset = x.wrapping_sub(u16::from(self.base));
+        let escaped = x < u16::from(self.base) || offset >= self.slots();
+        let slot = if escaped { self.slots() } else { offset };
+        let y_top = (top & 0x7f) >> (7 - self.k);
+        (
+            low_u16(u32::from(slot << self.k | y_top)).to_le_bytes()[0],
+            escaped,
+        )
+    }
+
+    /// The rest field of `top`: sign and low `7 - k` bits.
+    fn rest(self, top: u16) -> u8 {
+        let low_bits = 7 - self.k;
+        let sign = top >> 15;
+        low_u16(u32::from(sign << low_bits | (top & ((1 << low_bits) - 1)))).to_le_bytes()[0]
+    }
+}
 
 /// Appends the plain coding of `elements` (a whole number of elements, possibly none).
 pub(crate) fn encode_plain(
@@ -23,12 +79,11 @@ pub(crate) fn encode_plain(
     out: &mut Vec<u8>,
     stats: &mut ChunkStats,
 ) -> Result<(), LosslessError> {
-    let element_bytes = layout.element_bytes();
     if elements.is_empty() {
         return Ok(());
     }
     let bits = elements
-        .chunks_exact(element_bytes)
+        .chunks_exact(layout.element_bytes())
         .map(|element| layout.read_bits(element));
     let (tops, lows): (Vec<u16>, Vec<u16>) = match layout {
         FloatLayout::F32 => bits
@@ -36,42 +91,87 @@ pub(crate) fn encode_plain(
             .unzip(),
         FloatLayout::F16 | FloatLayout::BF16 => (bits.map(low_u16).collect(), Vec::new()),
     };
-    let mut counts = vec![0u64; 1 << 16];
+    let window = best_window(&tops);
+    let mut symbols = Vec::with_capacity(tops.len());
+    let mut rests = Vec::with_capacity(tops.len());
+    let mut escaped = Vec::new();
     for &top in &tops {
-        counts[usize::from(top)] += 1;
+        let (symbol, escapes) = window.symbol(top);
+        symbols.push(symbol);
+        rests.push(window.rest(top));
+        if escapes {
+            escaped.push((top >> 7 & 0xff).to_le_bytes()[0]);
+        }
     }
-    // Every split's plane histograms follow from the counts of whole top halves.
-    let (j, plans) = (0..=MAX_SPLIT)
-        .map(|j| {
-            let split = Split::new(j);
-            let mut plane0 = [0u64; 256];
-            let mut plane1 = [0u64; 256];
-            for (top, &count) in (0..=u16::MAX).zip(&counts) {
-                if count > 0 {
-                    let (p0, p1) = split.split(top);
-                    plane0[usize::from(p0)] += count;
-                    plane1[usize::from(p1)] += count;
-                }
-            }
-            let plans = [plane0, plane1].map(|counts| plan_bytes(&Histogram::from_counts(counts)));
-            (j, plans)
-        })
-        .min_by_key(|(_, plans)| plans[0].bytes + plans[1].bytes)
-        .unwrap_or_else(|| unreachable!("the range of splits is not empty"));
-    let split = Split::new(j);
-    let (plane0, plane1): (Vec<u8>, Vec<u8>) = tops.iter().map(|&top| split.split(top)).unzip();
-    out.push(j);
-    stats.split = Some(j);
-    stats.header_bytes += 1;
-    for ((index, plan), plane) in [0u8, 1].into_iter().zip(&plans).zip([plane0, plane1]) {
-        let start = out.len();
-        write_plane(ChunkPlane::Top(index), plan, &plane, out)?;
-        stats.top_bytes[usize::from(index)] += out.len() - start;
-    }
+    let start = out.len();
+    out.extend_from_slice(&[window.k, window.base]);
+    // At most MAX_CHUNK_ELEMENTS escapes.
+    out.extend_from_slice(
+        &u32::try_from(escaped.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
+    stats.split = Some(window.k);
+    stats.header_bytes += out.len() - start;
+    stats.top_bytes[0] += encode_plane(ChunkPlane::Top(0), &symbols, out)?;
+    let rest_start = out.len();
+    encode_plane(ChunkPlane::Escapes, &escaped, out)?;
+    pack(&rests, 8 - window.k, out);
+    stats.top_bytes[1] += out.len() - rest_start;
     if layout == FloatLayout::F32 {
         stats.low_bytes += encode_low(&lows, out)?;
     }
     Ok(())
+}
+
+/// The window giving the smallest plane 0, escapes and rest, estimated from symbol counts.
+fn best_window(tops: &[u16]) -> Window {
+    let mut counts = vec![0u64; 1 << 16];
+    for &top in tops {
+        counts[usize::from(top)] += 1;
+    }
+    let mut x_counts = [0u64; 256];
+    for (top, &count) in (0..=u16::MAX).zip(&counts) {
+        x_counts[usize::from(top >> 7 & 0xff)] += count;
+    }
+    let total: u64 = x_counts.iter().sum();
+    // Windows end at the largest x present, or where the elements above are fewer than 1/10^4 or
+    // 1/10^3 of all: tiny values (near zero) rather than the largest ones should escape.
+    let end_at = |share: u64| {
+        let mut above = 0u64;
+        (0..=255u8).rev().find(|&x| {
+            above += x_counts[usize::from(x)];
+            above > 0 && above * share >= total
+        })
+    };
+    let mut ends: Vec<u8> = [u64::MAX, 10_000, 1000]
+        .into_iter()
+        .filter_map(|share| end_at(share.min(total.max(1))))
+        .collect();
+    ends.dedup();
+    let mut best: Option<(u64, Window)> = None;
+    for k in 0..=MAX_ENCODED_K {
+        for &end in &ends {
+            let slots = (1u16 << (8 - k)) - 1;
+            let base = u8::try_from(u16::from(end).saturating_sub(slots - 1)).unwrap_or(0);
+            let window = Window { k, base };
+            let mut symbols = [0u64; 256];
+            let mut escapes = 0u64;
+            for (top, &count) in (0..=u16::MAX).zip(&counts) {
+                if count > 0 {
+                    let (symbol, escaped) = window.symbol(top);
+                    symbols[usize::from(symbol)] += count;
+                    escapes += u64::from(escaped) * count;
+                }
+            }
+            let plane = plan_bytes(&Histogram::from_counts(symbols)).bytes;
+            let bits = plane * 8 + escapes * ESCAPE_BITS + total * u64::from(8 - k);
+            if best.is_none_or(|(best_bits, _)| bits < best_bits) {
+                best = Some((bits, window));
+            }
+        }
+    }
+    best.map_or(Window { k: 0, base: 0 }, |(_, window)| window)
 }
 
 /// Decodes the plain coding of `out.len() / element_bytes` elements into `out`.
@@ -79,42 +179,230 @@ pub(crate) fn decode_plain(
     layout: FloatLayout,
     reader: &mut ChunkReader<'_>,
     chunk: &[u8],
+    scratch: &mut Scratch,
     out: &mut [u8],
 ) -> Result<(), LosslessError> {
     let count = out.len() / layout.element_bytes();
     if count == 0 {
         return Ok(());
     }
-    let split_at = reader.offset();
-    let j = reader.u8()?;
-    if j > MAX_SPLIT {
+    let k_at = reader.offset();
+    let k = reader.u8()?;
+    if k > MAX_K {
         return Err(LosslessError::InvalidField {
-            offset: split_at,
-            what: "split shift",
-            expected: format!("at most {MAX_SPLIT}"),
-            found: u64::from(j),
+            offset: k_at,
+            what: "mantissa bits joined to the exponent",
+            expected: format!("at most {MAX_K}"),
+            found: u64::from(k),
         });
     }
-    let split = Split::new(j);
-    let mut scratch0 = vec![0u8; count];
-    let mut scratch1 = vec![0u8; count];
-    let plane0 = decode_plane_bytes(ChunkPlane::Top(0), reader, chunk, &mut scratch0)?;
-    let plane1 = decode_plane_bytes(ChunkPlane::Top(1), reader, chunk, &mut scratch1)?;
+    let window = Window {
+        k,
+        base: reader.u8()?,
+    };
+    let escapes_at = reader.offset();
+    let escapes = reader.u32()? as usize;
+    if escapes > count {
+        return Err(LosslessError::InvalidField {
+            offset: escapes_at,
+            what: "escape count",
+            expected: format!("at most {count} (the element count)"),
+            found: escapes as u64,
+        });
+    }
+    let mut symbols_buffer = scratch.buffer(count);
+    let symbols = decode_plane_bytes(ChunkPlane::Top(0), reader, chunk, &mut symbols_buffer)?;
+    let mut escaped_buffer = scratch.buffer(escapes);
+    let escaped = decode_plane_bytes(ChunkPlane::Escapes, reader, chunk, &mut escaped_buffer)?;
+    let rest_at = reader.offset();
+    let packed = reader.take(packed_len(count, 8 - k))?;
+    let mut rests = scratch.buffer(count);
+    unpack(packed, 8 - k, &mut rests).map_err(|()| padding_error(rest_at, packed))?;
+
+    let (symbol_lut, rest_lut) = luts(window);
     match layout {
         FloatLayout::F16 | FloatLayout::BF16 => {
-            for ((element, &p0), &p1) in out.chunks_exact_mut(2).zip(plane0).zip(plane1) {
-                element.copy_from_slice(&split.join(p0, p1).to_le_bytes());
-            }
+            join_u16(&symbol_lut, &rest_lut, symbols, &rests, out);
         }
         FloatLayout::F32 => {
-            let mut low_scratch = vec![0u8; count * 2];
-            let lows = decode_low(reader, chunk, &mut low_scratch)?;
-            let planes = plane0.iter().zip(plane1).zip(lows.chunks_exact(2));
-            for (element, ((&p0, &p1), low)) in out.chunks_exact_mut(4).zip(planes) {
-                let [b2, b3] = split.join(p0, p1).to_le_bytes();
-                element.copy_from_slice(&[low[0], low[1], b2, b3]);
+            let mut low_buffer = scratch.buffer(count * 2);
+            let lows = decode_low(reader, chunk, &mut low_buffer)?;
+            join_u32(&symbol_lut, &rest_lut, symbols, &rests, lows, out);
+            scratch.give_back(low_buffer);
+        }
+    }
+    // A chunk declaring no escape is not searched for escape symbols: any there decode with an
+    // exponent byte of 0, which is harmless (checksums catch corruption) and saves a pass.
+    if escapes > 0 {
+        patch_escapes(layout, window, symbols, escaped, escapes_at, out)?;
+    }
+    scratch.give_back(symbols_buffer);
+    scratch.give_back(escaped_buffer);
+    scratch.give_back(rests);
+    Ok(())
+}
+
+/// Writes 16-bit elements from their plane 0 symbols and rest fields.
+fn join_u16(
+    symbol_lut: &[u16; 256],
+    rest_lut: &[u16; 256],
+    symbols: &[u8],
+    rests: &[u8],
+    out: &mut [u8],
+) {
+    let top = |symbol: u8, rest: u8| symbol_lut[usize::from(symbol)] | rest_lut[usize::from(rest)];
+    match as_le_u16(out) {
+        Some(words) => {
+            for ((word, &symbol), &rest) in words.iter_mut().zip(symbols).zip(rests) {
+                *word = top(symbol, rest);
+            }
+        }
+        None => {
+            for ((element, &symbol), &rest) in out.chunks_exact_mut(2).zip(symbols).zip(rests) {
+                element.copy_from_slice(&top(symbol, rest).to_le_bytes());
             }
         }
     }
+}
+
+/// Writes F32 elements from their plane 0 symbols, rest fields and low halves (LE u16s).
+fn join_u32(
+    symbol_lut: &[u16; 256],
+    rest_lut: &[u16; 256],
+    symbols: &[u8],
+    rests: &[u8],
+    lows: &[u8],
+    out: &mut [u8],
+) {
+    let element = |symbol: u8, rest: u8, low: &[u8]| {
+        let top = symbol_lut[usize::from(symbol)] | rest_lut[usize::from(rest)];
+        u32::from(top) << 16 | u32::from(u16::from_le_bytes([low[0], low[1]]))
+    };
+    let fields = symbols.iter().zip(rests).zip(lows.chunks_exact(2));
+    match as_le_u32(out) {
+        Some(words) => {
+            for (word, ((&symbol, &rest), low)) in words.iter_mut().zip(fields) {
+                *word = element(symbol, rest, low);
+            }
+        }
+        None => {
+            for (bytes, ((&symbol, &rest), low)) in out.chunks_exact_mut(4).zip(fields) {
+                bytes.copy_from_slice(&element(symbol, rest, low).to_le_bytes());
+            }
+        }
+    }
+}
+
+/// Escape symbols are the top `2^k` values (the last slot).
+fn is_escape(window: Window, symbol: u8) -> bool {
+    u16::from(symbol) >= window.slots() << window.k
+}
+
+/// Ors the stored x of every escaped element into its place; the counts must agree.
+fn patch_escapes(
+    layout: FloatLayout,
+    window: Window,
+    symbols: &[u8],
+    escaped: &[u8],
+    escapes_at: usize,
+    out: &mut [u8],
+) -> Result<(), LosslessError> {
+    let element_bytes = layout.element_bytes();
+    let mut stored = escaped.iter();
+    let mut found = 0u64;
+    for (index, &symbol) in symbols.iter().enumerate() {
+        if !is_escape(window, symbol) {
+            continue;
+        }
+        found += 1;
+        let Some(&x) = stored.next() else { continue };
+        // x sits in bits 7..15 of the top 16 bits, which are the element's last two bytes.
+        let at = index * element_bytes + element_bytes - 2;
+        if let Some(top) = out.get_mut(at..at + 2) {
+            top[0] |= x << 7;
+            top[1] |= x >> 1;
+        }
+    }
+    if found != escaped.len() as u64 {
+        return Err(LosslessError::InvalidField {
+            offset: escapes_at,
+            what: "escape count",
+            expected: format!("{found} (the escape symbols in plane 0)"),
+            found: escaped.len() as u64,
+        });
+    }
     Ok(())
+}
+
+/// Top-16-bit contributions of every plane 0 symbol and every rest field.
+fn luts(window: Window) -> ([u16; 256], [u16; 256]) {
+    let k = window.k;
+    let low_bits = 7 - k;
+    let symbol_lut = std::array::from_fn(|symbol| {
+        let symbol = u16::try_from(symbol).unwrap_or(0);
+        let slot = symbol >> k;
+        let x = if slot == window.slots() {
+            0
+        } else {
+            (slot + u16::from(window.base)) & 0xff
+        };
+        x << 7 | (symbol & ((1 << k) - 1)) << low_bits
+    });
+    let rest_lut = std::array::from_fn(|rest| {
+        let rest = u16::try_from(rest).unwrap_or(0);
+        (rest >> low_bits & 1) << 15 | (rest & ((1 << low_bits) - 1))
+    });
+    (symbol_lut, rest_lut)
+}
+
+fn padding_error(offset: usize, packed: &[u8]) -> LosslessError {
+    LosslessError::InvalidField {
+        offset,
+        what: "padding of the packed sign and mantissa bits",
+        expected: "zero bits".to_owned(),
+        found: u64::from(packed.last().copied().unwrap_or(0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_window_rebuilds_every_top_half() {
+        for k in 0..=MAX_K {
+            for base in [0u8, 1, 100, 120, 255] {
+                let window = Window { k, base };
+                let (symbol_lut, rest_lut) = luts(window);
+                for top in 0..=u16::MAX {
+                    let (symbol, escaped) = window.symbol(top);
+                    let rest = window.rest(top);
+                    assert!(u16::from(rest) < 1 << (8 - k));
+                    let mut rebuilt = symbol_lut[usize::from(symbol)] | rest_lut[usize::from(rest)];
+                    assert_eq!(escaped, is_escape(window, symbol));
+                    if escaped {
+                        rebuilt |= top & 0x7f80;
+                    }
+                    assert_eq!(rebuilt, top, "k {k}, base {base}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_cover_the_large_exponents() {
+        // Exponents 100..=126 and a few zeros: k = 3 leaves 31 slots, enough for all but zero.
+        let tops: Vec<u16> = (0..10_000u32)
+            .map(|i| {
+                if i % 1000 == 0 {
+                    0
+                } else {
+                    low_u16(((100 + i % 27) << 7) | (i % 128))
+                }
+            })
+            .collect();
+        let window = best_window(&tops);
+        let escapes = tops.iter().filter(|&&top| window.symbol(top).1).count();
+        assert!(escapes <= 10, "{window:?} escapes {escapes}");
+    }
 }

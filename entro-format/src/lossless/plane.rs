@@ -28,6 +28,10 @@ const HUFFMAN_OVERHEAD: u64 = 12 + 4 + 4;
 /// a raw plane decodes several times faster than a Huffman-coded one.
 const MIN_SAVING_SHIFT: u32 = 6;
 
+/// And at least this many bytes: building a decode table takes about as long as decoding 20 KiB
+/// of Huffman-coded symbols, which small planes (block parameters, short tensors) do not repay.
+const MIN_SAVING_BYTES: u64 = 1024;
+
 /// Names a plane of a chunk in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -40,8 +44,10 @@ pub enum ChunkPlane {
     NarrowIndices,
     /// The 8-bit grid indices of the blocks that have them.
     WideIndices,
-    /// Plane 0 or 1 of the top 16 bits of the elements coded plainly.
+    /// Plane 0 of the top 16 bits of the elements coded plainly (exponent and top mantissa bits).
     Top(u8),
+    /// The exponent bytes of plainly coded elements outside the chunk's exponent window.
+    Escapes,
     /// The kept low-bit widths of the F32 low halves, one per segment.
     LowWidths,
 }
@@ -54,6 +60,7 @@ impl std::fmt::Display for ChunkPlane {
             Self::NarrowIndices => write!(f, "4-bit indices plane"),
             Self::WideIndices => write!(f, "8-bit indices plane"),
             Self::Top(plane) => write!(f, "top plane {plane}"),
+            Self::Escapes => write!(f, "escaped exponents plane"),
             Self::LowWidths => write!(f, "low widths plane"),
         }
     }
@@ -73,8 +80,24 @@ enum Coding {
     Huffman(Box<Codebook>),
 }
 
-/// The cheapest coding of a plane of `len` bytes counted in `histogram`, over byte symbols.
+/// The cheapest coding of a plane counted in `histogram`, over byte symbols.
 pub(crate) fn plan_bytes(histogram: &Histogram) -> PlanePlan {
+    choose(histogram, None)
+}
+
+/// The cheapest coding of `plane`, trying nibble pairs too when every value is below 16.
+pub(crate) fn plan(plane: &[u8]) -> PlanePlan {
+    let histogram = Histogram::from_symbols(plane);
+    let narrow = plane.len() >= 2 && histogram.counts()[16..].iter().all(|&count| count == 0);
+    let pairs = narrow
+        .then(|| Histogram::from_nibble_pairs(plane).ok())
+        .flatten();
+    choose(&histogram, pairs.as_ref())
+}
+
+/// Constant if one value, else the smaller Huffman code (bytes, or pairs when counted) if it
+/// saves enough over raw, else raw.
+fn choose(histogram: &Histogram, pairs: Option<&Histogram>) -> PlanePlan {
     let len = histogram.total();
     if histogram.distinct() == 1 {
         let value = histogram.counts().iter().position(|&count| count > 0);
@@ -86,36 +109,26 @@ pub(crate) fn plan_bytes(histogram: &Histogram) -> PlanePlan {
             bytes: 2,
         };
     }
-    let raw = PlanePlan {
-        coding: Coding::Raw,
-        bytes: 1 + len,
-    };
-    let huffman = Codebook::from_histogram(histogram, Alphabet::Bytes, DEFAULT_MAX_CODE_LENGTH)
-        .ok()
-        .and_then(|codebook| huffman_plan(codebook, histogram));
-    match huffman {
-        Some(plan) if plan.bytes + (len >> MIN_SAVING_SHIFT) < raw.bytes => plan,
-        _ => raw,
-    }
-}
-
-/// The cheapest coding of `plane`, trying nibble pairs too when every value is below 16.
-pub(crate) fn plan(plane: &[u8]) -> PlanePlan {
-    let histogram = Histogram::from_symbols(plane);
-    let bytes_plan = plan_bytes(&histogram);
-    if plane.len() < 2 || histogram.counts()[16..].iter().any(|&count| count > 0) {
-        return bytes_plan;
-    }
-    let Ok(pairs) = Histogram::from_nibble_pairs(plane) else {
-        return bytes_plan;
-    };
-    let pairs_plan =
-        Codebook::from_histogram(&pairs, Alphabet::NibblePairs, DEFAULT_MAX_CODE_LENGTH)
+    let huffman = |histogram: &Histogram, alphabet| {
+        Codebook::from_histogram(histogram, alphabet, DEFAULT_MAX_CODE_LENGTH)
             .ok()
-            .and_then(|codebook| huffman_plan(codebook, &pairs));
-    match pairs_plan {
-        Some(plan) if plan.bytes < bytes_plan.bytes => plan,
-        _ => bytes_plan,
+            .and_then(|codebook| huffman_plan(codebook, histogram))
+    };
+    let best = [
+        huffman(histogram, Alphabet::Bytes),
+        pairs.and_then(|pairs| huffman(pairs, Alphabet::NibblePairs)),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by_key(|plan| plan.bytes);
+    let raw_bytes = 1 + len;
+    let margin = (len >> MIN_SAVING_SHIFT).max(MIN_SAVING_BYTES);
+    match best {
+        Some(plan) if plan.bytes + margin < raw_bytes => plan,
+        _ => PlanePlan {
+            coding: Coding::Raw,
+            bytes: raw_bytes,
+        },
     }
 }
 
