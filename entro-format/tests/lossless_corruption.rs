@@ -165,11 +165,11 @@ fn plane_damage_is_named() {
         }
     ));
     assert!(matches!(
-        corrupt(14, 3),
+        corrupt(14, 4),
         LosslessError::UnknownPlaneMode {
             offset: 14,
             plane: ChunkPlane::Top(0),
-            found: 3
+            found: 4
         }
     ));
     assert!(matches!(

@@ -11,9 +11,7 @@
 //! Planes with no elements are absent. A block's element `i` is
 //! `round(offset + index[i] * step)` in f32 arithmetic, rounded to the layout.
 
-use half::f16;
-
-use super::layout::{FloatLayout, round_bf16, round_f16, round_f32};
+use super::layout::{FloatLayout, f16_to_f32, round_bf16, round_f16, round_f32};
 use super::plane::{ChunkPlane, PlaneBytes, decode_plane, encode_plane};
 use super::reader::ChunkReader;
 use super::scratch::{Buffer, Scratch, as_le_u16, as_le_u32};
@@ -169,40 +167,41 @@ fn read_owned(
 
 /// Writes every element of the chunk: grid blocks from their parameters, the rest from `plain`
 /// (the plainly coded elements, in order). The section was validated by [`decode_blocks`], so
-/// every slice below is in range; out-of-range reads would only leave output unwritten.
+/// every slice below is in range; were one not, output would only be left unwritten.
 pub(crate) fn assemble(layout: FloatLayout, blocks: &Blocks, plain: &[u8], out: &mut [u8]) {
     let block_bytes = BLOCK * layout.element_bytes();
     let [o0, o1, s0, s1] = &blocks.params;
-    let mut grids =
-        o0.iter()
-            .zip(o1.iter())
-            .zip(s0.iter().zip(s1.iter()))
-            .map(|((&o0, &o1), (&s0, &s1))| {
-                let offset = f16::from_bits(u16::from_le_bytes([o0, o1])).to_f32();
-                let step = f16::from_bits(u16::from_le_bytes([s0, s1])).to_f32();
-                (offset, step)
-            });
-    let mut narrow = blocks.narrow.chunks_exact(BLOCK);
-    let mut wide = blocks.wide.chunks_exact(BLOCK);
-    let mut plain = plain.chunks(block_bytes);
-    let mut outs = out.chunks_mut(block_bytes);
-    for (&kind, dst) in blocks.kinds.iter().zip(&mut outs) {
-        let indices = match kind {
-            KIND_NARROW => narrow.next(),
-            KIND_WIDE => wide.next(),
-            _ => {
-                if let Some(src) = plain.next() {
-                    dst.copy_from_slice(src);
-                }
-                continue;
+    let (o0, o1, s0, s1): (&[u8], &[u8], &[u8], &[u8]) = (o0, o1, s0, s1);
+    let (narrow, wide): (&[u8], &[u8]) = (&blocks.narrow, &blocks.wide);
+    let (mut grid, mut narrow_at, mut wide_at, mut plain_at) = (0, 0, 0, 0);
+    let mut blocks_out = out.chunks_exact_mut(block_bytes);
+    for (&kind, dst) in blocks.kinds.iter().zip(&mut blocks_out) {
+        if kind == KIND_PLAIN {
+            if let Some(src) = plain.get(plain_at..plain_at + block_bytes) {
+                dst.copy_from_slice(src);
             }
+            plain_at += block_bytes;
+            continue;
+        }
+        let (indices, at) = if kind == KIND_NARROW {
+            (narrow, &mut narrow_at)
+        } else {
+            (wide, &mut wide_at)
         };
-        if let (Some(indices), Some((offset, step))) = (indices, grids.next()) {
+        let params = (o0.get(grid), o1.get(grid), s0.get(grid), s1.get(grid));
+        if let (Some(indices), (Some(&o0), Some(&o1), Some(&s0), Some(&s1))) =
+            (indices.get(*at..*at + BLOCK), params)
+        {
+            let offset = f16_to_f32(u16::from_le_bytes([o0, o1]));
+            let step = f16_to_f32(u16::from_le_bytes([s0, s1]));
             write_grid(layout, offset, step, indices, dst);
         }
+        *at += BLOCK;
+        grid += 1;
     }
-    for (dst, src) in outs.zip(plain) {
-        dst.copy_from_slice(src);
+    let tail = blocks_out.into_remainder();
+    if let Some(src) = plain.get(plain_at..plain_at + tail.len()) {
+        tail.copy_from_slice(src);
     }
 }
 

@@ -92,6 +92,22 @@ pub(crate) fn round_f16(value: f32) -> u16 {
     }
 }
 
+/// The exact f32 value of f16 bits, inline (NaN payloads kept).
+#[inline(always)]
+pub(crate) fn f16_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits & 0x8000) << 16;
+    let exponent = u32::from(bits >> 10 & 0x1f);
+    let mantissa = u32::from(bits & 0x3ff);
+    let magnitude = match exponent {
+        // Subnormal: mantissa * 2^-24, exact in f32.
+        0 => (f32::from(u16::try_from(mantissa).unwrap_or(0)) * f32::from_bits(0x3380_0000))
+            .to_bits(),
+        0x1f => 0x7f80_0000 | mantissa << 13,
+        _ => (exponent + 112) << 23 | mantissa << 13,
+    };
+    f32::from_bits(sign | magnitude)
+}
+
 /// The low 16 bits of `bits`.
 #[inline(always)]
 pub(crate) fn low_u16(bits: u32) -> u16 {
@@ -101,6 +117,19 @@ pub(crate) fn low_u16(bits: u32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f16_conversion_is_exact() {
+        for bits in 0..=u16::MAX {
+            let expected = half::f16::from_bits(bits).to_f32();
+            let found = f16_to_f32(bits);
+            if expected.is_nan() {
+                assert!(found.is_nan(), "{bits:#06x}");
+            } else {
+                assert_eq!(found.to_bits(), expected.to_bits(), "{bits:#06x}");
+            }
+        }
+    }
 
     #[test]
     fn rounding_is_nearest_even_with_a_fixed_nan() {

@@ -32,7 +32,7 @@ pub(crate) fn unpack(packed: &[u8], width: u8, out: &mut [u8]) -> Result<(), ()>
         1 => unpack_width::<1>(packed, out),
         2 => unpack_width::<2>(packed, out),
         3 => unpack_width::<3>(packed, out),
-        4 => unpack_width::<4>(packed, out),
+        4 => unpack_nibbles(packed, out),
         5 => unpack_width::<5>(packed, out),
         6 => unpack_width::<6>(packed, out),
         7 => unpack_width::<7>(packed, out),
@@ -43,6 +43,22 @@ pub(crate) fn unpack(packed: &[u8], width: u8, out: &mut [u8]) -> Result<(), ()>
             Ok(())
         }
         _ => Err(()),
+    }
+}
+
+/// [`unpack`] for 4-bit fields: two per byte, low nibble first, in a loop that vectorizes.
+fn unpack_nibbles(packed: &[u8], out: &mut [u8]) -> Result<(), ()> {
+    let mut pairs = out.chunks_exact_mut(2);
+    for (pair, &byte) in (&mut pairs).zip(packed) {
+        pair[0] = byte & 0x0f;
+        pair[1] = byte >> 4;
+    }
+    match (pairs.into_remainder(), packed.last()) {
+        ([last], Some(&byte)) => {
+            *last = byte & 0x0f;
+            if byte >> 4 == 0 { Ok(()) } else { Err(()) }
+        }
+        _ => Ok(()),
     }
 }
 

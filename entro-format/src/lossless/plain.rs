@@ -35,6 +35,9 @@ const MAX_K: u8 = 7;
 /// depend on the exponent) but make its symbols longer and slower to decode.
 const MAX_ENCODED_K: u8 = 4;
 
+/// Elements joined per step (a multiple of 8, so that blocks of packed fields start on bytes).
+const JOIN_BLOCK: usize = 4096;
+
 /// What the encoder charges an escape, in bits: its 8 stored bits and the pass that patches it.
 const ESCAPE_BITS: u64 = 16;
 
@@ -215,22 +218,41 @@ pub(crate) fn decode_plain(
     let mut escaped_buffer = scratch.buffer(escapes);
     let escaped = decode_plane_bytes(ChunkPlane::Escapes, reader, chunk, &mut escaped_buffer)?;
     let rest_at = reader.offset();
-    let packed = reader.take(packed_len(count, 8 - k))?;
-    let mut rests = scratch.buffer(count);
-    unpack(packed, 8 - k, &mut rests).map_err(|()| padding_error(rest_at, packed))?;
-
+    let width = 8 - k;
+    let packed = reader.take(packed_len(count, width))?;
+    let mut low_buffer = scratch.buffer(if layout == FloatLayout::F32 {
+        count * 2
+    } else {
+        0
+    });
+    let lows = match layout {
+        FloatLayout::F32 => decode_low(reader, chunk, &mut low_buffer)?,
+        FloatLayout::F16 | FloatLayout::BF16 => &[],
+    };
     let (symbol_lut, rest_lut) = luts(window);
-    match layout {
-        FloatLayout::F16 | FloatLayout::BF16 => {
-            join_u16(&symbol_lut, &rest_lut, symbols, &rests, out);
-        }
-        FloatLayout::F32 => {
-            let mut low_buffer = scratch.buffer(count * 2);
-            let lows = decode_low(reader, chunk, &mut low_buffer)?;
-            join_u32(&symbol_lut, &rest_lut, symbols, &rests, lows, out);
-            scratch.give_back(low_buffer);
+    // Rest fields are unpacked a block at a time into a buffer that stays in the L1 cache.
+    let mut rests = [0u8; JOIN_BLOCK];
+    let packed_block = JOIN_BLOCK / 8 * usize::from(width);
+    let element_bytes = layout.element_bytes();
+    for (index, (symbols, out)) in symbols
+        .chunks(JOIN_BLOCK)
+        .zip(out.chunks_mut(JOIN_BLOCK * element_bytes))
+        .enumerate()
+    {
+        let start = index * packed_block;
+        let packed = packed
+            .get(start..start + packed_len(symbols.len(), width))
+            .unwrap_or(&[]);
+        let rests = &mut rests[..symbols.len()];
+        unpack(packed, width, rests).map_err(|()| padding_error(rest_at + start, packed))?;
+        if layout == FloatLayout::F32 {
+            let lows = lows.get(index * JOIN_BLOCK * 2..).unwrap_or(&[]);
+            join_u32(&symbol_lut, &rest_lut, symbols, rests, lows, out);
+        } else {
+            join_u16(&symbol_lut, &rest_lut, symbols, rests, out);
         }
     }
+    scratch.give_back(low_buffer);
     // A chunk declaring no escape is not searched for escape symbols: any there decode with an
     // exponent byte of 0, which is harmless (checksums catch corruption) and saves a pass.
     if escapes > 0 {
@@ -238,7 +260,6 @@ pub(crate) fn decode_plain(
     }
     scratch.give_back(symbols_buffer);
     scratch.give_back(escaped_buffer);
-    scratch.give_back(rests);
     Ok(())
 }
 

@@ -1,35 +1,39 @@
-//! Coding one byte plane of a chunk: stored raw, as one constant, or Huffman-coded.
+//! Coding one byte plane of a chunk: stored raw, as one constant, bit-packed, or Huffman-coded.
 //!
 //! ```text
 //! mode 0, raw:      the plane's bytes, one per element
 //! mode 1, constant: one byte, the value of every element (0 bits per element)
 //! mode 2, huffman:  codebook (entro-huffman serialized form, either alphabet), coded length
 //!                   (u32 LE), then one entro-huffman chunk coding the plane
+//! mode 3, packed:   width w in 1..=7 (u8), then every value in w bits (packing module)
 //! ```
 //!
-//! An empty plane is not written at all.
+//! An empty plane is not written at all. The encoder takes the smallest of constant, raw and
+//! packed, and Huffman only where it saves an eighth of that and 1 KiB: raw and packed planes
+//! decode several times faster, and building a decode table takes about as long as decoding
+//! 20 KiB of Huffman-coded symbols.
 
 use std::ops::Range;
 
 use entro_huffman::{Alphabet, Codebook, DEFAULT_MAX_CODE_LENGTH, DecodeTable, Histogram, encode};
 
 use super::LosslessError;
+use super::packing::{pack, packed_len, unpack};
 use super::reader::ChunkReader;
 
 const MODE_RAW: u8 = 0;
 const MODE_CONSTANT: u8 = 1;
 const MODE_HUFFMAN: u8 = 2;
+const MODE_PACKED: u8 = 3;
 
 /// Fixed bytes of an entro-huffman chunk (its stream lengths) plus the padding of its streams,
 /// and the coded-length field.
 const HUFFMAN_OVERHEAD: u64 = 12 + 4 + 4;
 
-/// Huffman must save at least 1/64 of a plane's raw size (1.6 %, an eighth of a bit per element):
-/// a raw plane decodes several times faster than a Huffman-coded one.
-const MIN_SAVING_SHIFT: u32 = 6;
+/// Huffman must save at least 1/8 of the raw or packed size...
+const MIN_SAVING_SHIFT: u32 = 3;
 
-/// And at least this many bytes: building a decode table takes about as long as decoding 20 KiB
-/// of Huffman-coded symbols, which small planes (block parameters, short tensors) do not repay.
+/// ...and at least this many bytes.
 const MIN_SAVING_BYTES: u64 = 1024;
 
 /// Names a plane of a chunk in errors.
@@ -77,6 +81,7 @@ pub(crate) struct PlanePlan {
 enum Coding {
     Raw,
     Constant(u8),
+    Packed(u8),
     Huffman(Box<Codebook>),
 }
 
@@ -121,13 +126,23 @@ fn choose(histogram: &Histogram, pairs: Option<&Histogram>) -> PlanePlan {
     .into_iter()
     .flatten()
     .min_by_key(|plan| plan.bytes);
-    let raw_bytes = 1 + len;
-    let margin = (len >> MIN_SAVING_SHIFT).max(MIN_SAVING_BYTES);
+    let largest = (0..=255u8)
+        .rev()
+        .find(|&value| histogram.counts()[usize::from(value)] > 0)
+        .unwrap_or(0);
+    let width = u8::try_from(8 - largest.leading_zeros())
+        .unwrap_or(8)
+        .max(1);
+    let (stored, stored_bytes) = match usize::try_from(len) {
+        Ok(len) if width < 8 => (Coding::Packed(width), 2 + packed_len(len, width) as u64),
+        _ => (Coding::Raw, 1 + len),
+    };
+    let margin = (stored_bytes >> MIN_SAVING_SHIFT).max(MIN_SAVING_BYTES);
     match best {
-        Some(plan) if plan.bytes + margin < raw_bytes => plan,
+        Some(plan) if plan.bytes + margin < stored_bytes => plan,
         _ => PlanePlan {
-            coding: Coding::Raw,
-            bytes: raw_bytes,
+            coding: stored,
+            bytes: stored_bytes,
         },
     }
 }
@@ -156,6 +171,10 @@ pub(crate) fn write_plane(
         Coding::Raw => {
             out.push(MODE_RAW);
             out.extend_from_slice(plane);
+        }
+        Coding::Packed(width) => {
+            out.extend_from_slice(&[MODE_PACKED, *width]);
+            pack(plane, *width, out);
         }
         Coding::Huffman(codebook) => {
             out.push(MODE_HUFFMAN);
@@ -211,6 +230,27 @@ pub(crate) fn decode_plane(
             Ok(PlaneBytes::InChunk(start..reader.offset()))
         }
         MODE_CONSTANT => Ok(PlaneBytes::Constant(reader.u8()?)),
+        MODE_PACKED => {
+            let width_at = reader.offset();
+            let width = reader.u8()?;
+            if !(1..8).contains(&width) {
+                return Err(LosslessError::InvalidField {
+                    offset: width_at,
+                    what: "packed plane width",
+                    expected: "1..=7".to_owned(),
+                    found: u64::from(width),
+                });
+            }
+            let packed_at = reader.offset();
+            let packed = reader.take(packed_len(scratch.len(), width))?;
+            unpack(packed, width, scratch).map_err(|()| LosslessError::InvalidField {
+                offset: packed_at,
+                what: "padding of a packed plane",
+                expected: "zero bits".to_owned(),
+                found: u64::from(packed.last().copied().unwrap_or(0)),
+            })?;
+            Ok(PlaneBytes::InScratch)
+        }
         MODE_HUFFMAN => {
             let codebook_at = reader.offset();
             let (codebook, used) =
@@ -300,17 +340,41 @@ mod tests {
         assert_eq!(coded[0], MODE_RAW);
         assert_eq!(coded.len(), 1 + uniform.len());
         assert_eq!(decoded, uniform);
+
+        // Uniform 4-bit values: Huffman cannot beat 4 bits, packing gets them.
+        let mut state = 0x2545_f491_u32;
+        let nibbles: Vec<u8> = (0..4097)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state.to_le_bytes()[3] >> 4
+            })
+            .collect();
+        let (coded, decoded) = round_trip(&nibbles);
+        assert_eq!(coded[..2], [MODE_PACKED, 4]);
+        assert_eq!(coded.len(), 2 + 2049);
+        assert_eq!(decoded, nibbles);
+        let mut reader = ChunkReader::new(&[MODE_PACKED, 8]);
+        assert!(matches!(
+            decode_plane(ChunkPlane::WideIndices, &mut reader, &mut [0; 4]),
+            Err(LosslessError::InvalidField {
+                offset: 1,
+                found: 8,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn low_entropy_nibbles_use_pairs() {
-        let nibbles: Vec<u8> = (0..5001u32).map(|i| u8::from(i % 9 == 0) * 3).collect();
+        let nibbles: Vec<u8> = (0..50_001u32).map(|i| u8::from(i % 9 == 0) * 3).collect();
         let (coded, decoded) = round_trip(&nibbles);
         assert_eq!(decoded, nibbles);
         let (codebook, _) = Codebook::from_bytes(&coded[1..]).unwrap();
         assert_eq!(codebook.alphabet(), Alphabet::NibblePairs);
         assert!(
-            coded.len() < 5001 / 8,
+            coded.len() < 50_001 / 8,
             "under a bit per element: {}",
             coded.len()
         );
