@@ -31,12 +31,16 @@ use super::{ChunkStats, LosslessError};
 /// Largest `k` a chunk may use.
 const MAX_K: u8 = 7;
 
-/// Largest `k` the encoder tries: more mantissa bits in plane 0 hardly shrink it (they no longer
-/// depend on the exponent) but make its symbols longer and slower to decode.
-const MAX_ENCODED_K: u8 = 4;
+/// The `k` the encoder tries. More mantissa bits in plane 0 hardly shrink it (they no longer depend
+/// on the exponent) but make its symbols longer and slower to decode; 4 leaves 4-bit rest fields,
+/// whose unpacking vectorizes, and 0 leaves whole bytes.
+const ENCODED_K: [u8; 2] = [0, 4];
 
 /// Elements joined per step (a multiple of 8, so that blocks of packed fields start on bytes).
 const JOIN_BLOCK: usize = 4096;
+
+/// Symbols screened at once for escapes.
+const ESCAPE_GROUP: usize = 64;
 
 /// What the encoder charges an escape, in bits: its 8 stored bits and the pass that patches it.
 const ESCAPE_BITS: u64 = 16;
@@ -153,7 +157,7 @@ fn best_window(tops: &[u16]) -> Window {
         .collect();
     ends.dedup();
     let mut best: Option<(u64, Window)> = None;
-    for k in 0..=MAX_ENCODED_K {
+    for k in ENCODED_K {
         for &end in &ends {
             let slots = (1u16 << (8 - k)) - 1;
             let base = u8::try_from(u16::from(end).saturating_sub(slots - 1)).unwrap_or(0);
@@ -229,11 +233,13 @@ pub(crate) fn decode_plain(
         FloatLayout::F32 => decode_low(reader, chunk, &mut low_buffer)?,
         FloatLayout::F16 | FloatLayout::BF16 => &[],
     };
-    let (symbol_lut, rest_lut) = luts(window);
+    let joiner = Joiner::new(window);
     // Rest fields are unpacked a block at a time into a buffer that stays in the L1 cache.
     let mut rests = [0u8; JOIN_BLOCK];
     let packed_block = JOIN_BLOCK / 8 * usize::from(width);
     let element_bytes = layout.element_bytes();
+    let mut stored = escaped.iter();
+    let mut found = 0;
     for (index, (symbols, out)) in symbols
         .chunks(JOIN_BLOCK)
         .zip(out.chunks_mut(JOIN_BLOCK * element_bytes))
@@ -247,57 +253,50 @@ pub(crate) fn decode_plain(
         unpack(packed, width, rests).map_err(|()| padding_error(rest_at + start, packed))?;
         if layout == FloatLayout::F32 {
             let lows = lows.get(index * JOIN_BLOCK * 2..).unwrap_or(&[]);
-            join_u32(&symbol_lut, &rest_lut, symbols, rests, lows, out);
+            join_u32(joiner, symbols, rests, lows, out);
         } else {
-            join_u16(&symbol_lut, &rest_lut, symbols, rests, out);
+            join_u16(joiner, symbols, rests, out);
+        }
+        // A chunk declaring no escape is not searched for escape symbols: any there decode with
+        // a meaningless exponent, which is harmless (checksums catch corruption) and saves a pass.
+        if escapes > 0 {
+            found += patch_escapes(element_bytes, window, symbols, &mut stored, out);
         }
     }
-    scratch.give_back(low_buffer);
-    // A chunk declaring no escape is not searched for escape symbols: any there decode with an
-    // exponent byte of 0, which is harmless (checksums catch corruption) and saves a pass.
-    if escapes > 0 {
-        patch_escapes(layout, window, symbols, escaped, escapes_at, out)?;
+    if escapes > 0 && found != escapes {
+        return Err(LosslessError::InvalidField {
+            offset: escapes_at,
+            what: "escape count",
+            expected: format!("{found} (the escape symbols in plane 0)"),
+            found: escapes as u64,
+        });
     }
+    scratch.give_back(low_buffer);
     scratch.give_back(symbols_buffer);
     scratch.give_back(escaped_buffer);
     Ok(())
 }
 
 /// Writes 16-bit elements from their plane 0 symbols and rest fields.
-fn join_u16(
-    symbol_lut: &[u16; 256],
-    rest_lut: &[u16; 256],
-    symbols: &[u8],
-    rests: &[u8],
-    out: &mut [u8],
-) {
-    let top = |symbol: u8, rest: u8| symbol_lut[usize::from(symbol)] | rest_lut[usize::from(rest)];
+fn join_u16(joiner: Joiner, symbols: &[u8], rests: &[u8], out: &mut [u8]) {
     match as_le_u16(out) {
         Some(words) => {
             for ((word, &symbol), &rest) in words.iter_mut().zip(symbols).zip(rests) {
-                *word = top(symbol, rest);
+                *word = joiner.top(symbol, rest);
             }
         }
         None => {
             for ((element, &symbol), &rest) in out.chunks_exact_mut(2).zip(symbols).zip(rests) {
-                element.copy_from_slice(&top(symbol, rest).to_le_bytes());
+                element.copy_from_slice(&joiner.top(symbol, rest).to_le_bytes());
             }
         }
     }
 }
 
 /// Writes F32 elements from their plane 0 symbols, rest fields and low halves (LE u16s).
-fn join_u32(
-    symbol_lut: &[u16; 256],
-    rest_lut: &[u16; 256],
-    symbols: &[u8],
-    rests: &[u8],
-    lows: &[u8],
-    out: &mut [u8],
-) {
+fn join_u32(joiner: Joiner, symbols: &[u8], rests: &[u8], lows: &[u8], out: &mut [u8]) {
     let element = |symbol: u8, rest: u8, low: &[u8]| {
-        let top = symbol_lut[usize::from(symbol)] | rest_lut[usize::from(rest)];
-        u32::from(top) << 16 | u32::from(u16::from_le_bytes([low[0], low[1]]))
+        u32::from(joiner.top(symbol, rest)) << 16 | u32::from(u16::from_le_bytes([low[0], low[1]]))
     };
     let fields = symbols.iter().zip(rests).zip(lows.chunks_exact(2));
     match as_le_u32(out) {
@@ -319,61 +318,74 @@ fn is_escape(window: Window, symbol: u8) -> bool {
     u16::from(symbol) >= window.slots() << window.k
 }
 
-/// Ors the stored x of every escaped element into its place; the counts must agree.
-fn patch_escapes(
-    layout: FloatLayout,
+/// Sets the stored x of every escaped element of a block (`symbols` and `out` cover the same
+/// elements), taking the values from `stored`; returns how many escape symbols the block has.
+fn patch_escapes<'a>(
+    element_bytes: usize,
     window: Window,
     symbols: &[u8],
-    escaped: &[u8],
-    escapes_at: usize,
+    stored: &mut impl Iterator<Item = &'a u8>,
     out: &mut [u8],
-) -> Result<(), LosslessError> {
-    let element_bytes = layout.element_bytes();
-    let mut stored = escaped.iter();
-    let mut found = 0u64;
-    for (index, &symbol) in symbols.iter().enumerate() {
-        if !is_escape(window, symbol) {
+) -> usize {
+    let mut found = 0;
+    // Escapes are rare: groups are first screened with a maximum, which vectorizes.
+    for (group_index, group) in symbols.chunks(ESCAPE_GROUP).enumerate() {
+        let largest = group
+            .iter()
+            .fold(0u8, |largest, &symbol| largest.max(symbol));
+        if !is_escape(window, largest) {
             continue;
         }
-        found += 1;
-        let Some(&x) = stored.next() else { continue };
-        // x sits in bits 7..15 of the top 16 bits, which are the element's last two bytes.
-        let at = index * element_bytes + element_bytes - 2;
-        if let Some(top) = out.get_mut(at..at + 2) {
-            top[0] |= x << 7;
-            top[1] |= x >> 1;
+        for (offset, &symbol) in group.iter().enumerate() {
+            if !is_escape(window, symbol) {
+                continue;
+            }
+            found += 1;
+            let Some(&x) = stored.next() else { continue };
+            // x sits in bits 7..15 of the top 16 bits, which are the element's last two bytes.
+            let at = (group_index * ESCAPE_GROUP + offset + 1) * element_bytes - 2;
+            if let Some(top) = out.get_mut(at..at + 2) {
+                top[0] = (top[0] & 0x7f) | x << 7;
+                top[1] = (top[1] & 0x80) | x >> 1;
+            }
         }
     }
-    if found != escaped.len() as u64 {
-        return Err(LosslessError::InvalidField {
-            offset: escapes_at,
-            what: "escape count",
-            expected: format!("{found} (the escape symbols in plane 0)"),
-            found: escaped.len() as u64,
-        });
-    }
-    Ok(())
+    found
 }
 
-/// Top-16-bit contributions of every plane 0 symbol and every rest field.
-fn luts(window: Window) -> ([u16; 256], [u16; 256]) {
-    let k = window.k;
-    let low_bits = 7 - k;
-    let symbol_lut = std::array::from_fn(|symbol| {
-        let symbol = u16::try_from(symbol).unwrap_or(0);
-        let slot = symbol >> k;
-        let x = if slot == window.slots() {
-            0
-        } else {
-            (slot + u16::from(window.base)) & 0xff
-        };
-        x << 7 | (symbol & ((1 << k) - 1)) << low_bits
-    });
-    let rest_lut = std::array::from_fn(|rest| {
-        let rest = u16::try_from(rest).unwrap_or(0);
-        (rest >> low_bits & 1) << 15 | (rest & ((1 << low_bits) - 1))
-    });
-    (symbol_lut, rest_lut)
+/// Rebuilds the top 16 bits from a plane 0 symbol and a rest field with shifts and masks only,
+/// so that the loops using it vectorize. Escaped elements get a wrong x, patched afterwards.
+#[derive(Debug, Clone, Copy)]
+struct Joiner {
+    k: u32,
+    low_bits: u32,
+    base: u16,
+    k_mask: u16,
+    low_mask: u16,
+}
+
+impl Joiner {
+    fn new(window: Window) -> Self {
+        let k = u32::from(window.k);
+        let low_bits = 7 - k;
+        Self {
+            k,
+            low_bits,
+            base: u16::from(window.base),
+            k_mask: (1 << k) - 1,
+            low_mask: (1 << low_bits) - 1,
+        }
+    }
+
+    #[inline(always)]
+    fn top(self, symbol: u8, rest: u8) -> u16 {
+        let (symbol, rest) = (u16::from(symbol), u16::from(rest));
+        let x = ((symbol >> self.k) + self.base) & 0xff;
+        x << 7
+            | (symbol & self.k_mask) << self.low_bits
+            | (rest >> self.low_bits) << 15
+            | (rest & self.low_mask)
+    }
 }
 
 fn padding_error(offset: usize, packed: &[u8]) -> LosslessError {
@@ -394,15 +406,15 @@ mod tests {
         for k in 0..=MAX_K {
             for base in [0u8, 1, 100, 120, 255] {
                 let window = Window { k, base };
-                let (symbol_lut, rest_lut) = luts(window);
+                let joiner = Joiner::new(window);
                 for top in 0..=u16::MAX {
                     let (symbol, escaped) = window.symbol(top);
                     let rest = window.rest(top);
                     assert!(u16::from(rest) < 1 << (8 - k));
-                    let mut rebuilt = symbol_lut[usize::from(symbol)] | rest_lut[usize::from(rest)];
+                    let mut rebuilt = joiner.top(symbol, rest);
                     assert_eq!(escaped, is_escape(window, symbol));
                     if escaped {
-                        rebuilt |= top & 0x7f80;
+                        rebuilt = (rebuilt & 0x807f) | (top & 0x7f80);
                     }
                     assert_eq!(rebuilt, top, "k {k}, base {base}");
                 }
