@@ -28,7 +28,7 @@ const INPUT_TIMEOUT_SECONDS: u32 = 10;
 /// 16-bit count, files by libFuzzer's input length), so anything bigger is a bug.
 fn malloc_limit_mb(target: &str) -> u32 {
     match target {
-        "huffman_decode" | "huffman_roundtrip" | "quant_roundtrip" => 64,
+        "huffman_decode" | "huffman_roundtrip" | "quant_roundtrip" | "lossless_chunk" => 64,
         _ => 512,
     }
 }
