@@ -50,18 +50,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let bits = |bytes: usize| bytes as f64 * 8.0 / weights as f64;
             println!(
                 "  entro lossless, grid blocks {}: {file} bytes, {:.3} bits/weight ({} chunks; \
-                 encoded in {seconds:.1} s on one thread; {:.1} % of weights on grids, split \
-                 shifts {:?})",
+                 encoded in {seconds:.1} s on one thread; {:.1} % of weights on grids; chunks per \
+                 k, the mantissa bits joined to the exponent: {:?})",
                 if grid { "on " } else { "off" },
                 bits(file),
                 chunks.len(),
                 100.0 * stats.grid_elements as f64 / weights as f64,
-                split_histogram(&chunks),
+                k_histogram(&chunks),
             );
             println!(
                 "    bits/weight per part: header {:.4}, block kinds {:.4}, block params {:.4}, \
-                 grid indices {:.4}, top plane 0 {:.4}, top plane 1 {:.4}, F32 low halves {:.4}, \
-                 container {:.4}",
+                 grid indices {:.4}, exponent plane {:.4}, escapes and packed sign and mantissa \
+                 bits {:.4}, F32 low halves {:.4}, container {:.4}",
                 bits(stats.header_bytes),
                 bits(stats.block_kind_bytes),
                 bits(stats.block_param_bytes),
@@ -118,11 +118,11 @@ fn encode_all(
     Ok((total, chunks))
 }
 
-/// How many chunks chose each split shift of the top planes.
-fn split_histogram(chunks: &[ChunkStats]) -> Vec<(u8, usize)> {
+/// How many chunks chose each k (mantissa bits joined to the exponent plane).
+fn k_histogram(chunks: &[ChunkStats]) -> Vec<(u8, usize)> {
     let mut counts = [0usize; 8];
-    for split in chunks.iter().filter_map(|chunk| chunk.split) {
-        counts[usize::from(split)] += 1;
+    for k in chunks.iter().filter_map(|chunk| chunk.joined_mantissa_bits) {
+        counts[usize::from(k)] += 1;
     }
     (0u8..)
         .zip(counts)

@@ -63,6 +63,7 @@ mod plane;
 mod reader;
 mod scratch;
 mod search;
+mod window;
 
 pub use error::{LosslessError, LosslessErrorKind};
 pub use layout::FloatLayout;
@@ -133,7 +134,7 @@ pub struct ChunkStats {
     /// The low-bit widths and packed low bits of plain F32 elements.
     pub low_bytes: usize,
     /// How many top mantissa bits join the exponent in plane 0, if there are plain elements.
-    pub split: Option<u8>,
+    pub joined_mantissa_bits: Option<u8>,
 }
 
 impl ChunkStats {
