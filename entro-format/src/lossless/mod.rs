@@ -6,7 +6,7 @@
 //!   for small integers `k` (f16 `offset` and `step`) is stored as those two numbers and its 4-bit
 //!   or 8-bit indices `k`. Real training never produces this, but checkpoints dequantized from
 //!   GGUF block formats (Q4_0, Q4_1, Q5_x, Q8_0) are made of such blocks, and for them this roughly
-//!   halves the size. Other blocks cost one byte-plane symbol each (usually a fraction of a bit).
+//!   halves the size. A chunk without such blocks spends 2 bytes on saying so.
 //! - **Plain elements**, everything else: the exponent, offset into a window of the exponents the
 //!   chunk uses and joined with the top `k` mantissa bits (`k` chosen per chunk), forms one
 //!   Huffman-coded byte plane; exponents outside the window escape to a plane of their own; the
@@ -14,10 +14,10 @@
 //!   16 bits are bit-packed per segment of 64 elements, dropping trailing bits that are zero
 //!   throughout the segment (F32 tensors widened from F16 or BF16 have 13 or 16).
 //!
-//! Every byte plane is stored raw, as a constant (0 bits per element), or with entro-huffman's
-//! canonical Huffman code (either alphabet), whichever is smallest; Huffman must save 1/64 of the
-//! raw size to be chosen, since raw planes decode faster. A chunk carries everything needed to
-//! decode it, so chunks decode in parallel.
+//! Every byte plane is stored raw, as a constant (0 bits per element), bit-packed, or with
+//! entro-huffman's canonical Huffman code (either alphabet); Huffman must save an eighth of the
+//! raw or packed size and 1 KiB to be chosen, since the others decode several times faster. A
+//! chunk carries everything needed to decode it, so chunks decode in parallel.
 //!
 //! # Chunk layout
 //!
@@ -31,11 +31,11 @@
 //!                     widths plane and packed low bits
 //! ```
 //!
-//! A plane is a mode byte (0 raw, 1 constant, 2 Huffman) and its body; planes of no element are
-//! absent. Nothing may follow the last plane. The submodules' documentation gives each part
-//! byte by byte. Decoding checks every field, so any input gives `Ok` or an error (the container's
-//! checksums catch damage that still decodes), never a panic, and allocates less than twice the
-//! output's size.
+//! A plane is a mode byte (0 raw, 1 constant, 2 Huffman, 3 packed) and its body; planes of no
+//! element are absent. Nothing may follow the last plane. The submodules' documentation gives
+//! each part byte by byte. Decoding checks every field, so any input gives `Ok` or an error (the
+//! container's checksums catch damage that still decodes), never a panic, and allocates less than
+//! three times the output's size (buffers are pooled per thread and reused from chunk to chunk).
 //!
 //! ```
 //! use entro_format::lossless::{FloatLayout, decode_chunk, encode_chunk};
@@ -120,7 +120,7 @@ pub struct ChunkStats {
     pub elements: usize,
     /// Elements coded as grid blocks.
     pub grid_elements: usize,
-    /// Chunk header and split byte.
+    /// Chunk header and the plain section's window fields.
     pub header_bytes: usize,
     /// The block kinds plane.
     pub block_kind_bytes: usize,
