@@ -20,7 +20,11 @@ fn encode_model(model: &models::Model, options: &EncodeOptions) -> (usize, usize
             encode_chunk_with(layout, piece, options, &mut chunk).expect("encodes");
             decoded.resize(piece.len(), 0);
             decode_chunk(layout, &chunk, &mut decoded).expect("decodes");
-            assert!(decoded == piece, "{}: `{name}` differs after decoding", model.name);
+            assert!(
+                decoded == piece,
+                "{}: `{name}` differs after decoding",
+                model.name
+            );
             coded += chunk.len();
         }
     }
