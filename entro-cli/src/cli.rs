@@ -69,7 +69,8 @@ pub(crate) struct CompressFlags {
     /// Store every F32, F16 and BF16 tensor bit-exactly (lossless coding) instead of quantizing.
     #[arg(long, conflicts_with_all = ["bits", "scheme", "granularity", "clip", "chunk_codes"])]
     pub(crate) lossless: bool,
-    /// Elements per independently decodable chunk of a lossless tensor.
+    /// Elements per independently decodable chunk of a lossless tensor (default: 1 MiB of
+    /// elements, 262144 F32 or 524288 F16/BF16).
     #[arg(long, value_name = "N", requires = "lossless")]
     pub(crate) chunk_elements: Option<usize>,
     /// Replace OUTPUT if it exists.

@@ -67,9 +67,14 @@ fn bad_values_are_usage_errors() {
 #[test]
 fn lossless_excludes_the_quantization_flags() {
     let args = compress(&["--lossless", "--keep", "*.norm.*"]).unwrap();
-    assert_eq!(args.lossless, Some(lossless::DEFAULT_CHUNK_ELEMENTS));
+    let chunks = args.lossless.unwrap();
+    assert_eq!(chunks, LosslessChunks::Default);
+    assert_eq!(chunks.elements(4), 1 << 18);
+    assert_eq!(chunks.elements(2), 1 << 19);
+    assert!(chunks.elements(1) <= lossless::DEFAULT_CHUNK_ELEMENTS);
     let args = compress(&["--lossless", "--chunk-elements", "4096"]).unwrap();
-    assert_eq!(args.lossless, Some(4096));
+    assert_eq!(args.lossless, Some(LosslessChunks::Elements(4096)));
+    assert_eq!(LosslessChunks::Elements(4096).elements(4), 4096);
     assert_eq!(compress(&[]).unwrap().lossless, None);
     let extras: [&[&str]; 6] = [
         &["--bits", "4"],

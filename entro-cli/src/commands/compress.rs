@@ -4,10 +4,10 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow, bail};
 use entro_format::safetensors::{SafetensorsCheckpoint, SafetensorsTensor};
-use entro_format::{Dtype, EntroWriter, FileMetadata, MetadataMap, lossless};
+use entro_format::{Dtype, EntroWriter, FileMetadata, MetadataMap};
 use entro_quant::{Granularity, QuantReport, quantize};
 
-use crate::args::CompressArgs;
+use crate::args::{CompressArgs, LosslessChunks};
 use crate::commands::output::{check_output, refuse_overwriting_input};
 use crate::encode::encode_tensor;
 use crate::format::{human_bytes, human_count, plural};
@@ -119,8 +119,12 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
                 ));
             }
             Plan::Lossless => {
-                let chunk = args.lossless.unwrap_or(lossless::DEFAULT_CHUNK_ELEMENTS);
                 let (name, dtype) = (tensor.name(), tensor.dtype());
+                let element_bytes = dtype.float_layout().map_or(1, |l| l.element_bytes());
+                let chunk = args
+                    .lossless
+                    .unwrap_or(LosslessChunks::Default)
+                    .elements(element_bytes);
                 let encoded = encode_lossless_tensor(name, dtype, data, chunk, &pool)
                     .with_context(|| source.clone())?;
                 page_release::release(data);
@@ -296,9 +300,16 @@ fn metadata(checkpoint: &SafetensorsCheckpoint, args: &CompressArgs) -> FileMeta
     let config = &args.config;
     let mut entro = MetadataMap::new();
     entro.insert("tool", concat!("entro ", env!("CARGO_PKG_VERSION")));
-    if let Some(chunk_elements) = args.lossless {
+    if let Some(chunks) = args.lossless {
         entro.insert("mode", "lossless");
-        entro.insert("chunk_elements", chunk_elements.to_string());
+        match chunks {
+            LosslessChunks::Default => {
+                entro.insert("chunk_bytes", LosslessChunks::DEFAULT_BYTES.to_string());
+            }
+            LosslessChunks::Elements(elements) => {
+                entro.insert("chunk_elements", elements.to_string());
+            }
+        }
     } else {
         entro.insert("bits", config.bits.to_string());
         entro.insert("scheme", config.scheme.to_string());
