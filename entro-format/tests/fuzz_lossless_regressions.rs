@@ -3,6 +3,7 @@
 //! `fuzz/corpus/lossless_chunk/seed-*` and `regressions/*` beside this crate (a missing folder,
 //! as in the published crate, replays nothing); `ENTRO_WRITE_FUZZ_SEEDS=1` rewrites the seeds.
 
+mod common;
 mod fuzz_lossless;
 
 use std::path::{Path, PathBuf};
@@ -92,21 +93,7 @@ fn seeds_behave_as_named() {
 
 #[test]
 fn committed_corpus_replays() {
-    let folder = corpus_folder();
-    let mut files = Vec::new();
-    for (sub, seeds_only) in [(folder.clone(), true), (folder.join("regressions"), false)] {
-        let Ok(entries) = std::fs::read_dir(&sub) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_file() && (!seeds_only || name.starts_with("seed-")) {
-                files.push(entry.path());
-            }
-        }
-    }
-    files.sort();
-    for path in files {
+    for path in common::committed_corpus(&corpus_folder()) {
         let bytes = std::fs::read(&path).unwrap();
         // Must not panic; the outcome itself depends on the input.
         let outcome = lossless_chunk(&bytes);

@@ -62,21 +62,7 @@ fn seeds_behave_as_named() {
 
 #[test]
 fn committed_corpus_replays() {
-    let folder = corpus_folder();
-    let mut files = Vec::new();
-    for (sub, seeds_only) in [(folder.clone(), true), (folder.join("regressions"), false)] {
-        let Ok(entries) = std::fs::read_dir(&sub) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_file() && (!seeds_only || name.starts_with("seed-")) {
-                files.push(entry.path());
-            }
-        }
-    }
-    files.sort();
-    for path in files {
+    for path in common::committed_corpus(&corpus_folder()) {
         let bytes = std::fs::read(&path).unwrap();
         // Must not panic; the outcome itself depends on the input.
         let outcome = format_parse(&bytes);

@@ -238,3 +238,25 @@ pub(crate) fn lossless_file_bytes() -> Vec<u8> {
     writer.finish().unwrap();
     std::fs::read(path).unwrap()
 }
+
+/// The committed inputs of a fuzz target's corpus folder, sorted: `seed-*` files, then everything
+/// under `regressions/`. A missing folder (as in the published crate) gives none.
+pub(crate) fn committed_corpus(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for (sub, seeds_only) in [
+        (folder.to_path_buf(), true),
+        (folder.join("regressions"), false),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&sub) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_file() && (!seeds_only || name.starts_with("seed-")) {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}
