@@ -40,7 +40,7 @@ pub(crate) fn run_job(
             };
             match job.sink {
                 Sink::Codes(out) => quant
-                    .table
+                    .table()
                     .decode_chunk(job.chunk, bytes, out)
                     .map_err(|source| Error::corrupt(entry.name(), job.chunk, source)),
                 Sink::F32(out) => run.dequantize::<ToF32>(out, scratch),
@@ -158,7 +158,7 @@ pub(crate) fn check_chunk(
     let count = codes as usize;
     scratch.resize(count, 0);
     quant
-        .table
+        .table()
         .decode_chunk(chunk, bytes, &mut scratch[..count])
         .map_err(|source| Error::corrupt(entry.name(), chunk, source))?;
     Ok(u64::from(codes))
@@ -226,7 +226,7 @@ impl Chunk<'_, '_> {
         scratch.resize(out.len(), 0);
         let codes = &mut scratch[..out.len()];
         quant
-            .table
+            .table()
             .decode_chunk(self.index, self.bytes, codes)
             .map_err(|source| self.corrupt(source))?;
         let blocks = &quant.quantized.params().blocks;
