@@ -6,7 +6,7 @@ use entro_format::{EntroFile, TensorEntry};
 
 use crate::convert::{Convert, LeBf16, LeF16, LeF32, ToBf16, ToF16, ToF32, convert_raw};
 use crate::plan::Sink;
-use crate::run::chunk_bytes;
+use crate::run::{chunk_bytes, unsupported};
 use crate::{Error, FloatDtype, OutputKind, Result};
 
 /// A lossless tensor being decoded: shared by every job of the tensor.
@@ -116,13 +116,4 @@ pub(crate) fn check_chunk(
         }
     })?;
     Ok(u64::from(elements))
-}
-
-fn unsupported(entry: &TensorEntry, to: OutputKind) -> Error {
-    Error::UnsupportedConversion {
-        tensor: entry.name().to_owned(),
-        encoding: entry.encoding().name(),
-        from: entry.dtype(),
-        to,
-    }
 }

@@ -83,7 +83,8 @@ pub(crate) fn run_job(
     }
 }
 
-fn unsupported(entry: &TensorEntry, to: OutputKind) -> Error {
+/// The error for an output this tensor's encoding and dtype cannot give.
+pub(crate) fn unsupported(entry: &TensorEntry, to: OutputKind) -> Error {
     Error::UnsupportedConversion {
         tensor: entry.name().to_owned(),
         encoding: entry.encoding().name(),
