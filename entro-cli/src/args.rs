@@ -29,6 +29,8 @@ pub(crate) struct CompressArgs {
     pub(crate) input: PathBuf,
     pub(crate) output: PathBuf,
     pub(crate) config: QuantConfig,
+    /// Per-tensor rules that replace `config` (`--preset`).
+    pub(crate) preset: Option<&'static entro_eval::preset::Preset>,
     pub(crate) keep: KeepRules,
     pub(crate) threads: usize,
     pub(crate) chunk_codes: usize,
@@ -140,6 +142,7 @@ impl CompressArgs {
                 granularity,
                 clip: flags.clip,
             },
+            preset: flags.preset.as_deref().map(preset).transpose()?,
             keep: KeepRules::new(flags.keep)?,
             threads: threads(flags.threads)?,
             chunk_codes,
@@ -147,6 +150,13 @@ impl CompressArgs {
             force: flags.force,
         })
     }
+}
+
+fn preset(name: &str) -> Result<&'static entro_eval::preset::Preset, UsageError> {
+    entro_eval::preset::preset(name).ok_or_else(|| {
+        let names: Vec<&str> = entro_eval::preset::PRESETS.iter().map(|p| p.name).collect();
+        usage!("unknown --preset `{name}`; choose {}", names.join(" or "))
+    })
 }
 
 fn scheme(flag: SchemeFlag) -> Scheme {

@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Demo(DemoFlags),
     /// Write the demo's synthetic llama-shaped checkpoint (BF16 safetensors).
     Synth(SynthFlags),
+    /// Score the original model and compressed versions: perplexity (llama) or embedding fidelity (bert).
+    Eval(crate::commands::eval::EvalFlags),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +59,10 @@ pub(crate) struct CompressFlags {
     /// Clip each block's range to minimise the mean squared error.
     #[arg(long)]
     pub(crate) clip: bool,
+    /// A per-tensor setting tuned on real models: `fidelity` (about 6.3 bits/weight) or
+    /// `compact` (about 4.4); replaces --bits, --scheme, --granularity and --clip.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["bits", "scheme", "granularity", "clip"])]
+    pub(crate) preset: Option<String>,
     /// Keep tensors whose names match this glob exactly as they are (repeatable).
     #[arg(long = "keep", value_name = "GLOB")]
     pub(crate) keep: Vec<String>,

@@ -4,6 +4,7 @@
 
 mod bench_jetson;
 mod ci;
+mod frontier;
 mod fuzz;
 mod util;
 
@@ -15,6 +16,8 @@ tasks:
   ci            run what .ci/run runs: fmt, clippy, docs, the tests, and the aarch64
                 tests under qemu-user
   fuzz          run every fuzz target for N seconds (cargo xtask fuzz --help)
+  frontier      compress two real models every way entro can and score them: the
+                rate-distortion table and plot (cargo xtask frontier --help)
   bench-jetson  cross-build for aarch64 and benchmark on a device over ssh, or check
                 the round trip under qemu (cargo xtask bench-jetson --help)";
 
@@ -23,6 +26,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("frontier") => frontier::run(&args[1..]),
         Some("bench-jetson") => bench_jetson::run(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");

@@ -47,6 +47,8 @@ enum KeepReason {
     Empty,
     /// Matched a `--keep` pattern.
     Pattern(String),
+    /// The `--preset` keeps it.
+    Preset(&'static str),
 }
 
 /// What `compress` wrote, for the caller's summary (and the demo).
@@ -180,13 +182,16 @@ fn compress_tensor(
         ));
     }
     let mut codes = vec![0u8; floats.as_slice().len()];
-    let report = quantize(
-        name,
-        floats.as_slice(),
-        tensor.shape(),
-        &args.config,
-        &mut codes,
-    )
+    let report = match args.preset {
+        Some(preset) => preset.quantize(name, floats.as_slice(), tensor.shape(), &mut codes),
+        None => quantize(
+            name,
+            floats.as_slice(),
+            tensor.shape(),
+            &args.config,
+            &mut codes,
+        ),
+    }
     .map_err(|err| anyhow!("{source}: {err}"))?;
     drop(floats);
     // The source bytes are not read again: let the kernel drop their pages now,
@@ -241,6 +246,8 @@ fn plan(
             );
         } else if tensor.byte_len() == 0 {
             Plan::Keep(KeepReason::Empty)
+        } else if let Some(preset) = args.preset.filter(|p| p.keeps(tensor.name())) {
+            Plan::Keep(KeepReason::Preset(preset.name))
         } else {
             Plan::Quantize
         };
@@ -278,6 +285,7 @@ impl KeepReason {
             Self::NotLosslessFloat => "not F32, F16 or BF16".to_owned(),
             Self::Empty => "no elements".to_owned(),
             Self::Pattern(pattern) => format!("--keep '{pattern}'"),
+            Self::Preset(name) => format!("--preset {name}"),
         }
     }
 }
@@ -316,6 +324,9 @@ fn metadata(checkpoint: &SafetensorsCheckpoint, args: &CompressArgs) -> FileMeta
         entro.insert("granularity", config.granularity.to_string());
         entro.insert("clip", config.clip.to_string());
         entro.insert("chunk_codes", args.chunk_codes.to_string());
+        if let Some(preset) = &args.preset {
+            entro.insert("preset", preset.name);
+        }
     }
     if !args.keep.patterns().is_empty() {
         entro.insert("keep", args.keep.patterns().join(" "));

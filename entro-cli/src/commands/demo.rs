@@ -159,6 +159,7 @@ fn run_setting(
             input: source.to_path_buf(),
             output: compressed.clone(),
             config: setting.config,
+            preset: None,
             keep: KeepRules::new(Vec::new())?,
             threads,
             chunk_codes: entro_huffman::DEFAULT_CHUNK_CODES,

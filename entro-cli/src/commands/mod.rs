@@ -4,6 +4,7 @@ pub(crate) mod bench;
 pub(crate) mod compress;
 pub(crate) mod decompress;
 pub(crate) mod demo;
+pub(crate) mod eval;
 pub(crate) mod inspect;
 pub(crate) mod output;
 pub(crate) mod synth;
@@ -30,6 +31,7 @@ pub(crate) fn dispatch(command: Command, ui: &Ui, out: &mut dyn Write) -> anyhow
         Command::Bench(flags) => bench::run(&BenchArgs::new(flags)?, ui, out)?,
         Command::Demo(flags) => demo::run(&DemoArgs::new(flags)?, ui, out)?,
         Command::Synth(flags) => synth::run(&SynthArgs::new(flags)?, ui)?,
+        Command::Eval(flags) => eval::run(&flags, ui, out)?,
     }
     Ok(())
 }
