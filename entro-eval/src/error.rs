@@ -51,9 +51,9 @@ pub enum Error {
     Decode {
         /// The `.entro` file.
         path: PathBuf,
-        /// The decoder's report.
+        /// The decoder's report (boxed: it is several times larger than the other variants).
         #[source]
-        source: entro_decode::Error,
+        source: Box<entro_decode::Error>,
     },
     /// Bad input: a tensor the model needs is missing or has the wrong shape or type.
     #[error("tensor `{name}`: expected {expected}, found {found}")]

@@ -88,7 +88,7 @@ impl Weights {
         })?;
         let decode_error = |source| Error::Decode {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         };
         let decoder = Decoder::new(DecodeOptions {
             threads,
