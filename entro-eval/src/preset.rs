@@ -124,7 +124,7 @@ impl Preset {
     ///
     /// # Errors
     ///
-    /// [`QuantError::InvalidShape`]-style errors for shapes the grids do not fit, and
+    /// [`QuantError::LengthMismatch`] or [`QuantError::ShapeOverflow`] for shapes the grids do not fit, and
     /// [`QuantError::NonFinite`] for NaN or infinite weights (from [`row_budget_params`] or
     /// [`quantize_with_params`]); [`QuantError::Parse`] when the rule is [`Rule::Keep`] (the caller
     /// should have stored the tensor exactly).
