@@ -10,6 +10,9 @@ pub const ENCODING_RAW: u8 = 0;
 pub const ENCODING_QUANTIZED_HUFFMAN: u8 = 1;
 /// On-disk tag of [`TensorEncoding::Lossless`].
 pub const ENCODING_LOSSLESS: u8 = 2;
+/// On-disk tag of a [`TensorEncoding::Quantized`] whose block parameters are entropy-coded
+/// (written for fine granularities: 64 or more blocks).
+pub const ENCODING_QUANTIZED_CODED_PARAMS: u8 = 3;
 
 /// One tensor of a `.entro` file, as its header record describes it.
 ///
@@ -127,6 +130,9 @@ impl TensorEncoding {
     pub fn tag(&self) -> u8 {
         match self {
             Self::Raw { .. } => ENCODING_RAW,
+            Self::Quantized(quantized) if quantized.params_coded() => {
+                ENCODING_QUANTIZED_CODED_PARAMS
+            }
             Self::Quantized(_) => ENCODING_QUANTIZED_HUFFMAN,
             Self::Lossless(_) => ENCODING_LOSSLESS,
         }

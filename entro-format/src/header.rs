@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use crate::bytes::{Cursor, put_count, put_string, put_u8, put_u32, put_varint};
 use crate::dtype::Dtype;
 use crate::entry::{
-    ENCODING_LOSSLESS, ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding, TensorEntry,
+    ENCODING_LOSSLESS, ENCODING_QUANTIZED_CODED_PARAMS, ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW,
+    TensorEncoding, TensorEntry,
 };
 use crate::error::{Error, Result, as_u64, check_limit};
 use crate::layout::{PREAMBLE_LEN, align_up};
@@ -72,7 +73,14 @@ pub(crate) fn decode_record(
     }
     let tag_offset = cursor.offset();
     let tag = cursor.u8("encoding tag")?;
-    if ![ENCODING_RAW, ENCODING_QUANTIZED_HUFFMAN, ENCODING_LOSSLESS].contains(&tag) {
+    if ![
+        ENCODING_RAW,
+        ENCODING_QUANTIZED_HUFFMAN,
+        ENCODING_LOSSLESS,
+        ENCODING_QUANTIZED_CODED_PARAMS,
+    ]
+    .contains(&tag)
+    {
         return Err(Error::UnsupportedEncoding {
             tensor: name,
             tag,
@@ -118,8 +126,10 @@ pub(crate) fn decode_record(
         TensorEncoding::Raw {
             crc32c: cursor.u32("payload checksum")?,
         }
-    } else if tag == ENCODING_QUANTIZED_HUFFMAN {
-        let quantized = QuantizedEntry::decode(cursor, dtype, &shape, elements, payload_len)?;
+    } else if tag == ENCODING_QUANTIZED_HUFFMAN || tag == ENCODING_QUANTIZED_CODED_PARAMS {
+        let coded_params = tag == ENCODING_QUANTIZED_CODED_PARAMS;
+        let quantized =
+            QuantizedEntry::decode(cursor, dtype, &shape, elements, payload_len, coded_params)?;
         TensorEncoding::Quantized(Box::new(quantized))
     } else {
         let lossless = LosslessEntry::decode(cursor, dtype, elements, payload_len)?;

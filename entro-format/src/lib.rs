@@ -69,6 +69,7 @@
 #![deny(unsafe_code)]
 
 mod atomic;
+mod block_params;
 mod bytes;
 mod chunk_table;
 mod dtype;
@@ -90,8 +91,8 @@ mod writer;
 
 pub use dtype::Dtype;
 pub use entry::{
-    ChunkEntry, ENCODING_LOSSLESS, ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW, TensorEncoding,
-    TensorEntry,
+    ChunkEntry, ENCODING_LOSSLESS, ENCODING_QUANTIZED_CODED_PARAMS, ENCODING_QUANTIZED_HUFFMAN,
+    ENCODING_RAW, TensorEncoding, TensorEntry,
 };
 pub use error::{ChecksumLocation, Error, ErrorKind, Result};
 pub use layout::{ALIGNMENT, END_MAGIC, FOOTER_LEN, FORMAT_VERSION, MAGIC, PREAMBLE_LEN, align_up};

@@ -1,17 +1,15 @@
 //! The body of a quantized tensor's record: parameters, statistics, codebook, chunk table.
 
 use entro_huffman::{Alphabet, Codebook, MAX_CHUNK_CODES};
-use entro_quant::{BlockLayout, BlockParams, ChosenScheme, Granularity, QuantParams, QuantStats};
+use entro_quant::{BlockLayout, ChosenScheme, Granularity, QuantParams, QuantStats};
 
-use crate::bytes::{Cursor, put_count, put_f32, put_f64, put_i32, put_u8, put_varint};
+use crate::block_params;
+use crate::bytes::{Cursor, put_count, put_f32, put_f64, put_u8, put_varint};
 use crate::chunk_table;
 use crate::dtype::Dtype;
 use crate::error::{Error, Result, as_u64};
 use crate::limits::{MAX_BLOCKS, MAX_CODEBOOK_LEN};
 use crate::quantized::QuantizedEntry;
-
-/// Bytes per quantization block: `f32` scale and `i32` zero point.
-const BLOCK_LEN: usize = 8;
 
 pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     let params = &entry.params;
@@ -21,10 +19,7 @@ pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     put_u8(out, granularity_tag);
     put_varint(out, u64::from(group));
     put_count(out, "quantization blocks", params.blocks.len(), MAX_BLOCKS)?;
-    for block in &params.blocks {
-        put_f32(out, block.scale);
-        put_i32(out, block.zero_point);
-    }
+    block_params::encode(&params.blocks, out)?;
     encode_stats(&entry.stats, out);
     let mut codebook = Vec::new();
     entry.codebook.to_bytes(&mut codebook);
@@ -52,19 +47,21 @@ fn encode_stats(stats: &QuantStats, out: &mut Vec<u8>) {
 }
 
 /// Reads and validates a quantized record body for a tensor of `shape`
-/// (`elements` elements) whose payload is `payload_len` bytes.
+/// (`elements` elements) whose payload is `payload_len` bytes; `coded_params` says which form
+/// of the block parameters the encoding tag announced.
 pub(crate) fn decode(
     cursor: &mut Cursor<'_>,
     dtype: Dtype,
     shape: &[usize],
     elements: u64,
     payload_len: u64,
+    coded_params: bool,
 ) -> Result<QuantizedEntry> {
     if !dtype.is_quantizable_float() {
         return Err(cursor.error("F32, F16 or BF16 for a quantized tensor", dtype.to_string()));
     }
     let params_offset = cursor.offset();
-    let params = decode_params(cursor, shape)?;
+    let params = decode_params(cursor, shape, coded_params)?;
     let elements_usize = usize::try_from(elements)
         .map_err(|_| Error::limit("tensor elements", as_u64(usize::MAX), elements))?;
     let stats = decode_stats(cursor, elements_usize)?;
@@ -105,7 +102,11 @@ pub(crate) fn decode(
     })
 }
 
-fn decode_params(cursor: &mut Cursor<'_>, shape: &[usize]) -> Result<QuantParams> {
+fn decode_params(
+    cursor: &mut Cursor<'_>,
+    shape: &[usize],
+    coded_params: bool,
+) -> Result<QuantParams> {
     let bits = cursor.u8("bit width")?;
     let scheme_offset = cursor.offset();
     let scheme_tag = cursor.u8("scheme tag")?;
@@ -143,12 +144,7 @@ fn decode_params(cursor: &mut Cursor<'_>, shape: &[usize]) -> Result<QuantParams
             count.to_string(),
         ));
     }
-    let mut blocks = Vec::with_capacity(count.min(cursor.remaining() / BLOCK_LEN));
-    for _ in 0..count {
-        let scale = cursor.f32("block scale")?;
-        let zero_point = cursor.i32("block zero point")?;
-        blocks.push(BlockParams { scale, zero_point });
-    }
+    let blocks = block_params::decode(cursor, count, coded_params)?;
     Ok(QuantParams {
         bits,
         scheme,

@@ -245,7 +245,14 @@ impl QuantizedEntry {
         shape: &[usize],
         elements: u64,
         payload_len: u64,
+        coded_params: bool,
     ) -> Result<Self> {
-        quant_record::decode(cursor, dtype, shape, elements, payload_len)
+        quant_record::decode(cursor, dtype, shape, elements, payload_len, coded_params)
+    }
+
+    /// Whether the record stores its block parameters entropy-coded
+    /// ([`crate::ENCODING_QUANTIZED_CODED_PARAMS`]) rather than raw.
+    pub(crate) fn params_coded(&self) -> bool {
+        crate::block_params::coded(&self.params.blocks)
     }
 }

@@ -68,8 +68,9 @@ mod window;
 pub use error::{LosslessError, LosslessErrorKind};
 pub use layout::FloatLayout;
 pub use plane::ChunkPlane;
+pub(crate) use plane::{decode_plane_bytes, plan, write_plane};
+pub(crate) use reader::ChunkReader;
 
-use reader::ChunkReader;
 use scratch::Scratch;
 
 /// Elements per chunk when the caller has no reason to choose (a chunk is the unit of parallel

@@ -54,6 +54,8 @@ pub enum ChunkPlane {
     Escapes,
     /// The kept low-bit widths of the F32 low halves, one per segment.
     LowWidths,
+    /// The zero points of a quantized tensor's blocks (the same plane coding, outside chunks).
+    ZeroPoints,
 }
 
 impl std::fmt::Display for ChunkPlane {
@@ -66,6 +68,7 @@ impl std::fmt::Display for ChunkPlane {
             Self::Top(plane) => write!(f, "top plane {plane}"),
             Self::Escapes => write!(f, "escaped exponents plane"),
             Self::LowWidths => write!(f, "low widths plane"),
+            Self::ZeroPoints => write!(f, "zero points plane"),
         }
     }
 }
