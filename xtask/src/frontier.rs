@@ -90,6 +90,10 @@ pub(crate) const SETTINGS: &[Setting] = &[
         &["--bits", "4", "--granularity", "group:128"],
     ),
     setting(
+        "auto group:32 8",
+        &["--bits", "8", "--granularity", "group:32"],
+    ),
+    setting(
         "auto group:32 4",
         &["--bits", "4", "--granularity", "group:32"],
     ),
