@@ -158,6 +158,47 @@ proptest! {
 }
 
 #[test]
+fn fine_granularities_code_their_block_parameters() {
+    let folder = tempfile::tempdir().unwrap();
+    let weights = common::weights(9, 32 * 1024);
+    let mut sizes = Vec::new();
+    for (granularity, tag) in [
+        (
+            Granularity::Tensor,
+            entro_format::ENCODING_QUANTIZED_HUFFMAN,
+        ),
+        (
+            Granularity::Group(32),
+            entro_format::ENCODING_QUANTIZED_CODED_PARAMS,
+        ),
+    ] {
+        let (encoded, codes) = common::quantized("w", &weights, &[32, 1024], 8, granularity, 4096);
+        let path = folder.path().join(format!("{granularity}.entro"));
+        let mut writer = EntroWriter::create(&path, FileMetadata::default()).unwrap();
+        writer
+            .add_quantized("w", &[32, 1024], Dtype::F32, &encoded)
+            .unwrap();
+        let summary = writer.finish().unwrap();
+        let file = EntroFile::open(&path).unwrap();
+        let entry = &file.tensors()[0];
+        assert_eq!(entry.encoding().tag(), tag, "{granularity}");
+        let quantized = entry.quantized().unwrap();
+        assert_eq!(quantized.params(), encoded.params());
+        assert_eq!(common::decode_codes(&file, entry), codes);
+        sizes.push((quantized.params().blocks.len(), summary.layout.header_len));
+    }
+    // 1,024 blocks: raw they would take 8 KiB of header. These weights are random, so the scales'
+    // mantissas are too (about 36 bits per block in all); real checkpoints' scales code smaller.
+    let [(1, tensor_header), (1024, group_header)] = sizes[..] else {
+        panic!("{sizes:?}");
+    };
+    assert!(
+        group_header - tensor_header < 1024 * 8 * 3 / 4,
+        "{tensor_header} {group_header}"
+    );
+}
+
+#[test]
 fn chunk_lookup_by_code_index() {
     let weights = common::weights(5, 1000);
     let (encoded, _) = common::quantized("w", &weights, &[10, 100], 8, Granularity::Tensor, 300);
