@@ -191,10 +191,11 @@ mod tests {
 
     fn grid_blocks(count: usize) -> Vec<BlockParams> {
         (0..count)
-            .map(|i| BlockParams {
+            .zip((0..97u8).cycle().zip((120..137).cycle()))
+            .map(|(_, (step, zero_point))| BlockParams {
                 // Scales of one magnitude with varied mantissas, zero points in a narrow band.
-                scale: 0.001 * (1.0 + (i % 97) as f32 / 97.0),
-                zero_point: 120 + (i % 17) as i32,
+                scale: 0.001 * (1.0 + f32::from(step) / 97.0),
+                zero_point,
             })
             .collect()
     }
