@@ -10,14 +10,31 @@ mod fuzz_checks;
 
 use std::path::{Path, PathBuf};
 
+use entro_quant::Granularity;
 use fuzz_checks::{ParseOutcome, format_parse};
 
 fn corpus_folder() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/format_parse")
 }
 
+/// A file whose one tensor has 64 per-row blocks, so its parameters are coded (encoding 3).
+fn coded_params_file_bytes() -> Vec<u8> {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("coded.entro");
+    let mut writer =
+        entro_format::EntroWriter::create(&path, entro_format::FileMetadata::default()).unwrap();
+    let w = common::weights(3, 64 * 8);
+    let shape = [64, 8];
+    let (encoded, _) = common::quantized("rows.weight", &w, &shape, 6, Granularity::Channel, 128);
+    writer
+        .add_quantized("rows.weight", &shape, entro_format::Dtype::F16, &encoded)
+        .unwrap();
+    writer.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
 /// Seeds: an intact small file, a damaged payload, a truncated file, a wrong
-/// version, and an intact file of lossless tensors.
+/// version, an intact file of lossless tensors, and one with coded block parameters.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let intact = common::small_file_bytes();
     let file = entro_format::EntroFile::from_bytes(intact.clone()).unwrap();
@@ -33,6 +50,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("truncated", truncated),
         ("version-9", newer),
         ("lossless", common::lossless_file_bytes()),
+        ("coded-params", coded_params_file_bytes()),
     ]
 }
 
@@ -49,6 +67,7 @@ fn seeds_behave_as_named() {
             ParseOutcome::Damaged,
             ParseOutcome::Rejected,
             ParseOutcome::Rejected,
+            ParseOutcome::Intact,
             ParseOutcome::Intact
         ]
     );
