@@ -73,7 +73,10 @@ pub(crate) struct CompressFlags {
     #[arg(long, value_name = "N")]
     pub(crate) chunk_codes: Option<usize>,
     /// Store every F32, F16 and BF16 tensor bit-exactly (lossless coding) instead of quantizing.
-    #[arg(long, conflicts_with_all = ["bits", "scheme", "granularity", "clip", "chunk_codes"])]
+    #[arg(
+        long,
+        conflicts_with_all = ["bits", "scheme", "granularity", "clip", "chunk_codes", "preset"]
+    )]
     pub(crate) lossless: bool,
     /// Elements per independently decodable chunk of a lossless tensor (default: 1 MiB of
     /// elements, 262144 F32 or 524288 F16/BF16).

@@ -157,6 +157,23 @@ fn bad_eval_and_preset_arguments_are_usage_errors() {
         "4",
     ]);
     assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    // A preset quantizes; lossless mode does not: asking for both is a usage error.
+    let result = run(&[
+        "compress",
+        model,
+        "-o",
+        output.to_str().unwrap(),
+        "--preset",
+        "fidelity",
+        "--lossless",
+    ]);
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("--lossless"),
+        "{}",
+        stderr(&result)
+    );
+    assert!(!output.exists());
     let missing = dir.path().join("absent");
     let result = run(&[
         "eval",
