@@ -108,8 +108,8 @@ pub(crate) fn decode(
 }
 
 fn decode_planes(cursor: &mut Cursor<'_>, count: usize) -> Result<Vec<BlockParams>> {
-    // Grows piece by piece: every piece needs bytes of its own, so a short record cannot make
-    // the decoder allocate for a block count it does not back.
+    // Grows piece by piece, so memory follows the pieces present rather than the declared count:
+    // a piece takes at least a few bytes, and stands for at most PIECE_BLOCKS blocks.
     let mut blocks = Vec::new();
     let mut scales = Vec::new();
     let mut zero_scratch = Vec::new();
@@ -118,8 +118,7 @@ fn decode_planes(cursor: &mut Cursor<'_>, count: usize) -> Result<Vec<BlockParam
         let len = remaining.min(PIECE_BLOCKS);
         scales.clear();
         scales.resize(len * 4, 0);
-        let chunk = piece_part(cursor, "block scales chunk")?;
-        let (chunk_offset, chunk) = chunk;
+        let (chunk_offset, chunk) = piece_part(cursor, "block scales chunk")?;
         lossless::decode_chunk(FloatLayout::F32, chunk, &mut scales).map_err(|err| {
             Error::format(chunk_offset, "a valid block scales chunk", err.to_string())
         })?;
