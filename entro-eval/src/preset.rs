@@ -14,8 +14,8 @@
 //! llama.cpp's block formats, whose blocks they reconstruct almost exactly ([`Preset::quantize`]).
 
 use entro_quant::{
-    BlockParams, ChosenScheme, FloatSlice, Granularity, QuantConfig, QuantError, QuantParams,
-    QuantReport, Scheme, quantize, quantize_with_params,
+    BlockParams, ChosenScheme, FloatSlice, Granularity, QuantError, QuantParams, QuantReport,
+    quantize_with_params,
 };
 
 /// What a preset does with one tensor.
@@ -149,9 +149,11 @@ impl Preset {
                 let params = row_budget_params(name, input, shape, relative_step)?;
                 let rows = quantize_with_params(name, input, shape, &params, codes)?;
                 let mut grid_codes = vec![0u8; codes.len()];
-                let grid = quantize(name, input, shape, &BLOCK_GRID, &mut grid_codes)?;
+                let grid_params = block_grid_params(name, input, shape)?;
+                let grid = quantize_with_params(name, input, shape, &grid_params, &mut grid_codes)?;
                 if grid.stats.squared_error <= rows.stats.squared_error
-                    && estimated_bits(&grid) < estimated_bits(&rows)
+                    && estimated_bits(&grid, GRID_PARAM_BITS)
+                        < estimated_bits(&rows, ROW_PARAM_BITS)
                 {
                     codes.copy_from_slice(&grid_codes);
                     return Ok(grid);
@@ -162,29 +164,106 @@ impl Preset {
     }
 }
 
-/// The second candidate of every budget rule: 8-bit min-max grids over 32-weight blocks.
+/// Weights per block of the second candidate of every budget rule.
+const GRID_BLOCK: u32 = 32;
+
+/// Significant bits kept in a block grid's step (as many as an f16 has). The file stores steps
+/// as lossless F32 chunks, so the dropped low bits cost nothing; a relative change of at most
+/// 2^-10 moves a grid's top code by at most a quarter step, so the codes of a block that lies on
+/// an older grid stay exact.
+const GRID_STEP_BITS: u32 = 11;
+
+/// Coded parameter bits per row grid, about: full-precision steps (36 bits per block on random
+/// weights in entro-format's tests).
+const ROW_PARAM_BITS: f64 = 36.0;
+/// Coded parameter bits per block grid, about: SmolLM2-135M's 3.3 million block grids take 18.6
+/// bits each in the file, chunk tables included.
+const GRID_PARAM_BITS: f64 = 20.0;
+
+/// The size of a tensor quantized as `report` says, estimated from its code entropy and its
+/// block count (what the file's codebook and coded parameters will roughly take).
+fn estimated_bits(report: &QuantReport, param_bits: f64) -> f64 {
+    report.stats.entropy_bits * report.stats.elements as f64
+        + report.params.blocks.len() as f64 * param_bits
+}
+
+/// The second candidate of every budget rule: 8-bit min-max grids over 32-weight blocks of each
+/// row (widened to include zero), with steps of [`GRID_STEP_BITS`] significant bits.
 ///
 /// Checkpoints dequantized from llama.cpp's block formats (Q4_0, Q4_1, Q8_0: 32 weights per
 /// block, each with its own step) hold few distinct values per block, all on one grid. A 32-weight
 /// 8-bit grid lands on them, codes them at about the entropy of the original block indices, and
 /// reconstructs them within 1/34 of their step; the row grids of the budget cannot do that. For
 /// natively trained weights it costs more bits than the row grids, so it is not chosen.
-const BLOCK_GRID: QuantConfig = QuantConfig {
-    bits: 8,
-    scheme: Scheme::Asymmetric,
-    granularity: Granularity::Group(32),
-    clip: false,
-};
+///
+/// # Errors
+///
+/// [`QuantError::NonFinite`] for a NaN or infinite weight; the errors of [`QuantParams::new`].
+pub fn block_grid_params(
+    name: &str,
+    input: FloatSlice<'_>,
+    shape: &[usize],
+) -> Result<QuantParams, QuantError> {
+    let row_len = shape
+        .get(1..)
+        .map_or(1, |rest| rest.iter().product::<usize>());
+    let rows = shape.first().copied().unwrap_or(1);
+    let block = GRID_BLOCK as usize;
+    let mut blocks = Vec::with_capacity(rows * row_len.div_ceil(block));
+    for row in 0..rows {
+        for start in (0..row_len).step_by(block) {
+            let (mut low, mut high) = (0f64, 0f64);
+            let end = (start + block).min(row_len);
+            for index in row * row_len + start..row * row_len + end {
+                let value = input.get(index).unwrap_or(0.0);
+                if !value.is_finite() {
+                    return Err(QuantError::NonFinite {
+                        tensor: name.to_owned(),
+                        index,
+                        value,
+                    });
+                }
+                low = low.min(f64::from(value));
+                high = high.max(f64::from(value));
+            }
+            blocks.push(block_grid(low, high));
+        }
+    }
+    QuantParams::new(
+        8,
+        ChosenScheme::Asymmetric,
+        Granularity::Group(GRID_BLOCK),
+        blocks,
+        shape,
+    )
+}
 
-/// Bits a coded block's parameters take, about: the file codes scales and zero points
-/// (encoding 3 of entro-format) at roughly this much on real checkpoints.
-const CODED_BLOCK_PARAM_BITS: f64 = 36.0;
+/// The 8-bit grid for one block spanning `[low, high]` (`low <= 0 <= high`).
+fn block_grid(low: f64, high: f64) -> BlockParams {
+    let scale = round_up_significant(narrow((high - low) / 255.0), GRID_STEP_BITS);
+    if scale <= 0.0 || !scale.is_finite() {
+        return BlockParams {
+            scale: 0.0,
+            zero_point: 0,
+        };
+    }
+    let zero = (-low / f64::from(scale)).round();
+    BlockParams {
+        scale,
+        zero_point: (0..=255).find(|&z| f64::from(z) >= zero).unwrap_or(255),
+    }
+}
 
-/// The size of a tensor quantized as `report` says, estimated from its code entropy and its
-/// block count (what the file's codebook and coded parameters will roughly take).
-fn estimated_bits(report: &QuantReport) -> f64 {
-    report.stats.entropy_bits * report.stats.elements as f64
-        + report.params.blocks.len() as f64 * CODED_BLOCK_PARAM_BITS
+/// `value` (positive, finite) rounded up to `bits` significant bits.
+fn round_up_significant(value: f32, bits: u32) -> f32 {
+    let dropped = f32::MANTISSA_DIGITS - bits;
+    let mask = (1u32 << dropped) - 1;
+    let raw = value.to_bits();
+    if raw & mask == 0 || !value.is_finite() || value <= 0.0 {
+        return value;
+    }
+    // Carrying into the exponent is the right result (the next power of two).
+    f32::from_bits((raw | mask) + 1)
 }
 
 /// Per-row asymmetric 8-bit parameters: each row's grid covers the row's range (widened to
@@ -398,6 +477,42 @@ mod tests {
     }
 
     #[test]
+    fn block_grid_steps_are_short_and_cover_their_blocks() {
+        assert_eq!(round_up_significant(1.0, 11), 1.0);
+        assert_eq!(
+            round_up_significant(1.0 + f32::EPSILON, 11),
+            1.0 + 1.0 / 1024.0
+        );
+        // Carrying into the exponent.
+        assert_eq!(round_up_significant(2.0 - f32::EPSILON, 11), 2.0);
+        let values: Vec<f32> = (0..200)
+            .map(|i| ((i * 53 % 97) as f32 - 30.0) / 41.0)
+            .collect();
+        let params = block_grid_params("w", FloatSlice::F32(&values), &[2, 100]).unwrap();
+        assert_eq!(
+            params.blocks.len(),
+            2 * 4,
+            "100 weights per row make 4 blocks"
+        );
+        let mut codes = vec![0u8; values.len()];
+        let report = quantize_with_params(
+            "w",
+            FloatSlice::F32(&values),
+            &[2, 100],
+            &params,
+            &mut codes,
+        )
+        .unwrap();
+        assert_eq!(report.stats.saturated, 0);
+        for block in &params.blocks {
+            assert_eq!(block.scale.to_bits() & 0x1fff, 0, "{}", block.scale);
+        }
+        let err =
+            block_grid_params("w", FloatSlice::F32(&[0.0, f32::INFINITY]), &[1, 2]).unwrap_err();
+        assert!(matches!(err, QuantError::NonFinite { index: 1, .. }));
+    }
+
+    #[test]
     fn presets_pick_rules_by_role() {
         let fidelity = preset("fidelity").unwrap();
         assert!(fidelity.keeps("embeddings.token_type_embeddings.weight"));
@@ -426,11 +541,16 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, QuantError::Parse { .. }));
         let compact = preset("compact").unwrap();
+        let mut seed = 3;
+        let natural: Vec<f32> = (0..8 * 128)
+            .map(|_| (0..4).map(|_| uniform(&mut seed) - 0.5).sum::<f32>())
+            .collect();
+        let mut codes = vec![0u8; natural.len()];
         let report = compact
             .quantize(
                 "model.layers.0.mlp.down_proj.weight",
-                FloatSlice::F32(&[0.5, -0.25, 0.125, 1.0]),
-                &[2, 2],
+                FloatSlice::F32(&natural),
+                &[8, 128],
                 &mut codes,
             )
             .unwrap();
