@@ -188,7 +188,7 @@ fn estimated_bits(report: &QuantReport, param_bits: f64) -> f64 {
 }
 
 /// The second candidate of every budget rule: 8-bit min-max grids over 32-weight blocks of each
-/// row (widened to include zero), with steps of [`GRID_STEP_BITS`] significant bits.
+/// row (widened to include zero), with steps of 11 significant bits (as many as an f16 has).
 ///
 /// Checkpoints dequantized from llama.cpp's block formats (Q4_0, Q4_1, Q8_0: 32 weights per
 /// block, each with its own step) hold few distinct values per block, all on one grid. A 32-weight
