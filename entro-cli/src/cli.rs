@@ -59,8 +59,8 @@ pub(crate) struct CompressFlags {
     /// Clip each block's range to minimise the mean squared error.
     #[arg(long)]
     pub(crate) clip: bool,
-    /// A per-tensor setting tuned on real models: `fidelity` (about 5.6-6.3 bits/weight) or
-    /// `compact` (about 4.3-4.9); replaces --bits, --scheme, --granularity and --clip.
+    /// A per-tensor setting tuned on real models: `fidelity` (about 5.3-6.3 bits/weight) or
+    /// `compact` (about 4.3-4.8); replaces --bits, --scheme, --granularity and --clip.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bits", "scheme", "granularity", "clip"])]
     pub(crate) preset: Option<String>,
     /// Keep tensors whose names match this glob exactly as they are (repeatable).
