@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use entro_decode::{DecodeOptions, Decoder, FloatDtype, Output, TensorOutput};
 use entro_format::safetensors::SafetensorsCheckpoint;
-use entro_format::{Dtype, EntroFile};
+use entro_format::EntroFile;
 
 use crate::{Error, Result};
 
@@ -47,7 +47,7 @@ impl Weights {
             let elements = element_count(tensor.shape());
             parameters = parameters.saturating_add(elements);
             let bytes = checkpoint.data(tensor).map_err(checkpoint_error)?;
-            let Some(values) = floats_from_le_bytes(tensor.dtype(), bytes) else {
+            let Some(values) = tensor.dtype().widen_to_f32(bytes) else {
                 continue;
             };
             let loaded = Tensor::from_vec(values, tensor.shape(), &Device::Cpu)?;
@@ -126,7 +126,7 @@ impl Weights {
         decoder.decode_into(&file, outputs).map_err(decode_error)?;
         let mut tensors = HashMap::with_capacity(floats.len());
         for (entry, bytes) in floats.iter().zip(buffers) {
-            let values = floats_from_le_bytes(entry.dtype(), &bytes).unwrap_or_default();
+            let values = entry.dtype().widen_to_f32(&bytes).unwrap_or_default();
             let tensor = Tensor::from_vec(values, entry.shape(), &Device::Cpu)?;
             tensors.insert(entry.name().to_owned(), tensor);
         }
@@ -245,49 +245,9 @@ fn file_len(path: &Path) -> Result<u64> {
         })
 }
 
-/// Little-endian F32, F16 or BF16 bytes as `f32` values (exact); `None` for other types.
-pub(crate) fn floats_from_le_bytes(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
-    let values = match dtype {
-        Dtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => bytes
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => bytes
-            .chunks_exact(2)
-            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        _ => return None,
-    };
-    Some(values)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn converts_half_types_exactly() {
-        let values = [1.5f32, -0.25, 3.0e-3];
-        let bf16: Vec<u8> = values
-            .iter()
-            .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
-            .collect();
-        let converted = floats_from_le_bytes(Dtype::BF16, &bf16).unwrap();
-        for (value, back) in values.iter().zip(&converted) {
-            assert_eq!(half::bf16::from_f32(*value).to_f32(), *back);
-        }
-        let f16: Vec<u8> = values
-            .iter()
-            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-            .collect();
-        let converted = floats_from_le_bytes(Dtype::F16, &f16).unwrap();
-        assert_eq!(converted[0], 1.5);
-        assert!(floats_from_le_bytes(Dtype::I64, &[0u8; 8]).is_none());
-    }
 
     #[test]
     fn missing_and_misshapen_tensors_are_named() {

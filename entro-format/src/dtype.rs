@@ -147,6 +147,27 @@ impl Dtype {
         let bits = elements.checked_mul(u64::from(self.bits()))?;
         (bits % 8 == 0).then_some(bits / 8)
     }
+
+    /// Little-endian elements of this type widened to `f32` (exactly), for F32, F16 and BF16;
+    /// `None` for other types. A trailing partial element is ignored.
+    #[must_use]
+    pub fn widen_to_f32(self, bytes: &[u8]) -> Option<Vec<f32>> {
+        Some(match self {
+            Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            _ => return None,
+        })
+    }
 }
 
 impl fmt::Display for Dtype {
@@ -188,6 +209,27 @@ impl From<Dtype> for ::safetensors::Dtype {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widens_float_types_exactly() {
+        let values = [1.5f32, -0.25, 3.0e-3];
+        let bf16: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+            .collect();
+        let widened = Dtype::BF16.widen_to_f32(&bf16).unwrap();
+        for (value, back) in values.iter().zip(&widened) {
+            assert_eq!(half::bf16::from_f32(*value).to_f32(), *back);
+        }
+        let f16: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+            .collect();
+        assert_eq!(Dtype::F16.widen_to_f32(&f16).unwrap()[0], 1.5);
+        let f32s: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(Dtype::F32.widen_to_f32(&f32s).unwrap(), values);
+        assert!(Dtype::I64.widen_to_f32(&[0u8; 8]).is_none());
+    }
     use std::collections::HashSet;
 
     #[test]

@@ -230,7 +230,7 @@ pub(crate) fn reference(expected: &Expected, kind: OutputKind) -> Option<TypedBu
             }
         }
         Stored::Raw { bytes } => {
-            let values = raw_as_f32(expected.dtype, bytes);
+            let values = expected.dtype.widen_to_f32(bytes);
             match kind {
                 OutputKind::Codes => None,
                 OutputKind::Bytes(dtype) if dtype == expected.dtype => Some(TypedBuffer::Bytes {
@@ -275,24 +275,6 @@ fn typed_kind(dtype: Dtype) -> Option<OutputKind> {
         Dtype::BF16 => Some(OutputKind::BF16),
         _ => None,
     }
-}
-
-fn raw_as_f32(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
-    Some(match dtype {
-        Dtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => bytes
-            .chunks_exact(2)
-            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => bytes
-            .chunks_exact(2)
-            .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        _ => return None,
-    })
 }
 
 /// Whether two buffers hold the same kind and the same bits (floats compared bit for bit).

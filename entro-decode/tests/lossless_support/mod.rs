@@ -126,25 +126,6 @@ pub fn lossless_file(specs: &[LosslessSpec]) -> EntroFile {
     EntroFile::from_bytes(std::fs::read(&path).expect("read back")).expect("valid file")
 }
 
-/// The source elements widened to f32 (exactly).
-fn widened(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
-    match dtype {
-        Dtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => bytes
-            .chunks_exact(2)
-            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => bytes
-            .chunks_exact(2)
-            .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        other => panic!("not a float dtype: {other}"),
-    }
-}
-
 /// What a lossless tensor of `dtype` with little-endian elements `bytes` decodes to as `float`,
 /// as little-endian bytes: the bytes themselves for its own type, else the values widened to f32
 /// and rounded to nearest.
@@ -152,7 +133,9 @@ pub fn expected_bytes(dtype: Dtype, bytes: &[u8], float: FloatDtype) -> Vec<u8> 
     if float.dtype() == dtype {
         return bytes.to_vec();
     }
-    let values = widened(dtype, bytes);
+    let values = dtype
+        .widen_to_f32(bytes)
+        .unwrap_or_else(|| panic!("not a float dtype: {dtype}"));
     match float {
         FloatDtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
         FloatDtype::F16 => values
