@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use entro_decode::{DecodeOptions, Decoder, FloatDtype, Output, TensorOutput};
-use entro_format::safetensors::SafetensorsCheckpoint;
 use entro_format::EntroFile;
+use entro_format::safetensors::SafetensorsCheckpoint;
 
 use crate::{Error, Result};
 
