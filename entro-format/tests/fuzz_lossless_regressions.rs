@@ -69,7 +69,8 @@ fn half_step(i: u16) -> u16 {
 
 #[test]
 fn seeds_behave_as_named() {
-    let outcomes: Vec<LosslessOutcome> = seeds()
+    let seeds = seeds();
+    let outcomes: Vec<LosslessOutcome> = seeds
         .iter()
         .map(|(_, bytes)| lossless_chunk(bytes))
         .collect();
@@ -83,12 +84,7 @@ fn seeds_behave_as_named() {
             LosslessOutcome::RoundTrip,
         ]
     );
-    if std::env::var_os("ENTRO_WRITE_FUZZ_SEEDS").is_some() {
-        std::fs::create_dir_all(corpus_folder()).unwrap();
-        for (name, bytes) in seeds() {
-            std::fs::write(corpus_folder().join(format!("seed-{name}")), bytes).unwrap();
-        }
-    }
+    common::write_seeds_if_asked(&corpus_folder(), &seeds);
 }
 
 #[test]

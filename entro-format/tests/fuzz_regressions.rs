@@ -56,10 +56,8 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn seeds_behave_as_named() {
-    let outcomes: Vec<ParseOutcome> = seeds()
-        .iter()
-        .map(|(_, bytes)| format_parse(bytes))
-        .collect();
+    let seeds = seeds();
+    let outcomes: Vec<ParseOutcome> = seeds.iter().map(|(_, bytes)| format_parse(bytes)).collect();
     assert_eq!(
         outcomes,
         [
@@ -71,12 +69,7 @@ fn seeds_behave_as_named() {
             ParseOutcome::Intact
         ]
     );
-    if std::env::var_os("ENTRO_WRITE_FUZZ_SEEDS").is_some() {
-        std::fs::create_dir_all(corpus_folder()).unwrap();
-        for (name, bytes) in seeds() {
-            std::fs::write(corpus_folder().join(format!("seed-{name}")), bytes).unwrap();
-        }
-    }
+    common::write_seeds_if_asked(&corpus_folder(), &seeds);
 }
 
 #[test]

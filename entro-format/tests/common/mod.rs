@@ -239,6 +239,18 @@ pub(crate) fn lossless_file_bytes() -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
+/// With `ENTRO_WRITE_FUZZ_SEEDS` set, (re)writes `seeds` as `seed-<name>` files of a fuzz target's
+/// corpus folder; otherwise does nothing.
+pub(crate) fn write_seeds_if_asked(folder: &std::path::Path, seeds: &[(&str, Vec<u8>)]) {
+    if std::env::var_os("ENTRO_WRITE_FUZZ_SEEDS").is_none() {
+        return;
+    }
+    std::fs::create_dir_all(folder).unwrap();
+    for (name, bytes) in seeds {
+        std::fs::write(folder.join(format!("seed-{name}")), bytes).unwrap();
+    }
+}
+
 /// The committed inputs of a fuzz target's corpus folder, sorted: `seed-*` files, then everything
 /// under `regressions/`. A missing folder (as in the published crate) gives none.
 pub(crate) fn committed_corpus(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
