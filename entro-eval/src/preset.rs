@@ -14,8 +14,8 @@
 //! llama.cpp's block formats, whose blocks they reconstruct almost exactly ([`Preset::quantize`]).
 
 use entro_quant::{
-    BlockParams, ChosenScheme, FloatSlice, Granularity, QuantError, QuantParams, QuantReport,
-    quantize_with_params,
+    BlockLayout, BlockParams, ChosenScheme, FloatSlice, Granularity, QuantError, QuantParams,
+    QuantReport, quantize_with_params,
 };
 
 /// What a preset does with one tensor.
@@ -204,38 +204,13 @@ pub fn block_grid_params(
     input: FloatSlice<'_>,
     shape: &[usize],
 ) -> Result<QuantParams, QuantError> {
-    let row_len = shape
-        .get(1..)
-        .map_or(1, |rest| rest.iter().product::<usize>());
-    let rows = shape.first().copied().unwrap_or(1);
-    let block = GRID_BLOCK as usize;
-    let mut blocks = Vec::with_capacity(rows * row_len.div_ceil(block));
-    for row in 0..rows {
-        for start in (0..row_len).step_by(block) {
-            let (mut low, mut high) = (0f64, 0f64);
-            let end = (start + block).min(row_len);
-            for index in row * row_len + start..row * row_len + end {
-                let value = input.get(index).unwrap_or(0.0);
-                if !value.is_finite() {
-                    return Err(QuantError::NonFinite {
-                        tensor: name.to_owned(),
-                        index,
-                        value,
-                    });
-                }
-                low = low.min(f64::from(value));
-                high = high.max(f64::from(value));
-            }
-            blocks.push(block_grid(low, high));
-        }
-    }
-    QuantParams::new(
-        8,
-        ChosenScheme::Asymmetric,
-        Granularity::Group(GRID_BLOCK),
-        blocks,
-        shape,
-    )
+    let granularity = Granularity::Group(GRID_BLOCK);
+    let blocks = block_extents(name, input, shape, granularity)?
+        .ranges
+        .into_iter()
+        .map(|(low, high)| block_grid(low, high))
+        .collect();
+    QuantParams::new(8, ChosenScheme::Asymmetric, granularity, blocks, shape)
 }
 
 /// The 8-bit grid for one block spanning `[low, high]` (`low <= 0 <= high`).
@@ -279,15 +254,43 @@ pub fn row_budget_params(
     shape: &[usize],
     relative_step: f32,
 ) -> Result<QuantParams, QuantError> {
-    let row_len = shape
-        .get(1..)
-        .map_or(1, |rest| rest.iter().product::<usize>());
-    let rows = shape.first().copied().unwrap_or(1);
-    let mut ranges = Vec::with_capacity(rows);
+    let extents = block_extents(name, input, shape, Granularity::Channel)?;
+    let floor = f64::from(relative_step.max(0.0)) * extents.mean_square.sqrt();
+    let blocks = extents
+        .ranges
+        .into_iter()
+        .map(|(low, high)| row_grid(low, high, floor))
+        .collect();
+    QuantParams::new(
+        8,
+        ChosenScheme::Asymmetric,
+        Granularity::Channel,
+        blocks,
+        shape,
+    )
+}
+
+/// What the grids of a tensor are built from.
+struct Extents {
+    /// Each block's `(low, high)`, widened to include zero.
+    ranges: Vec<(f64, f64)>,
+    /// The mean squared weight of the whole tensor (0 when it is empty).
+    mean_square: f64,
+}
+
+/// The [`Extents`] of the blocks of `granularity`.
+fn block_extents(
+    name: &str,
+    input: FloatSlice<'_>,
+    shape: &[usize],
+    granularity: Granularity,
+) -> Result<Extents, QuantError> {
+    let layout = BlockLayout::new(shape, granularity)?;
+    let mut ranges = Vec::with_capacity(layout.block_count());
     let mut squares = 0f64;
-    for row in 0..rows {
+    for block in layout.block_ranges() {
         let (mut low, mut high) = (0f64, 0f64);
-        for index in row * row_len..(row + 1) * row_len {
+        for index in block {
             let value = input.get(index).unwrap_or(0.0);
             if !value.is_finite() {
                 return Err(QuantError::NonFinite {
@@ -303,19 +306,10 @@ pub fn row_budget_params(
         }
         ranges.push((low, high));
     }
-    let count = (rows * row_len).max(1) as f64;
-    let floor = f64::from(relative_step.max(0.0)) * (squares / count).sqrt();
-    let blocks = ranges
-        .into_iter()
-        .map(|(low, high)| row_grid(low, high, floor))
-        .collect();
-    QuantParams::new(
-        8,
-        ChosenScheme::Asymmetric,
-        Granularity::Channel,
-        blocks,
-        shape,
-    )
+    Ok(Extents {
+        ranges,
+        mean_square: squares / layout.elements().max(1) as f64,
+    })
 }
 
 /// The grid for one row spanning `[low, high]` (`low <= 0 <= high`) with step at least `floor`.
