@@ -30,7 +30,7 @@
 //! let shape = [64, 64];
 //! let mut codes = vec![0u8; weights.len()];
 //! let report = quantize("w", FloatSlice::F32(&weights), &shape, &QuantConfig::default(), &mut codes)?;
-//! let encoded = encode_quantized("w", &codes, report.params.clone(), report.stats, 1000)?;
+//! let encoded = encode_quantized("w", &codes, &shape, report.params.clone(), report.stats, 1000)?;
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("tiny.entro");
 //! let mut writer = EntroWriter::create(&path, FileMetadata::default())?;

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use entro_format::{EntroFile, QuantizedEntry, TensorEntry};
+use entro_format::{CodeForm, EntroFile, QuantizedEntry, TensorEntry};
 use entro_huffman::{Alphabet, Codebook, DecodeTable, DecodeTable16};
 use entro_quant::{BlockLayout, Granularity, QuantParams};
 use half::{bf16, f16};
@@ -202,8 +202,11 @@ impl<'f> Slot<'f> {
                 tensor: entry.name().to_owned(),
                 source,
             })?;
+        // Relative codes need their zero points added back first; the reader only accepts them
+        // with 64 or more blocks, so never here.
+        let absolute = quantized.code_form() == CodeForm::Absolute;
         let lut = match (params.granularity, params.blocks.first()) {
-            (Granularity::Tensor, Some(block)) => sink.lut(*block),
+            (Granularity::Tensor, Some(block)) if absolute => sink.lut(*block),
             _ => None,
         };
         let table16 = lut

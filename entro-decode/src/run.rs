@@ -39,10 +39,13 @@ pub(crate) fn run_job(
                 first_code,
             };
             match job.sink {
-                Sink::Codes(out) => quant
-                    .table()
-                    .decode_chunk(job.chunk, bytes, out)
-                    .map_err(|source| Error::corrupt(entry.name(), job.chunk, source)),
+                Sink::Codes(out) => {
+                    quant
+                        .table()
+                        .decode_chunk(job.chunk, bytes, out)
+                        .map_err(|source| Error::corrupt(entry.name(), job.chunk, source))?;
+                    run.restore_codes(out)
+                }
                 Sink::F32(out) => run.dequantize::<ToF32>(out, scratch),
                 Sink::F16(out) => run.dequantize::<ToF16>(out, scratch),
                 Sink::BF16(out) => run.dequantize::<ToBf16>(out, scratch),
@@ -203,6 +206,17 @@ impl Chunk<'_, '_> {
         Error::corrupt(self.entry.name(), self.index, source)
     }
 
+    /// Turns the chunk's decoded `codes` into the quantizer's codes (a no-op unless the tensor
+    /// stores them relative to its zero points).
+    fn restore_codes(&self, codes: &mut [u8]) -> Result<()> {
+        self.entry
+            .restore_codes(self.first_code as u64, codes)
+            .map_err(|_| Error::BadBlock {
+                tensor: self.entry.name().to_owned(),
+                element: self.first_code,
+            })
+    }
+
     /// Decodes and dequantizes the chunk into `out`.
     ///
     /// A per-tensor scale and a 16-bit output decode straight to the output through the tensor's
@@ -230,6 +244,7 @@ impl Chunk<'_, '_> {
             .table()
             .decode_chunk(self.index, self.bytes, codes)
             .map_err(|source| self.corrupt(source))?;
+        self.restore_codes(codes)?;
         let blocks = &quant.quantized.params().blocks;
         if let (Some(table), Some(block)) = (tensor_table, blocks.first()) {
             dequantize_run::<C>(codes, *block, Some(table), quant.levels, out);

@@ -74,6 +74,7 @@ fn compress(safetensors: &Path, output: &Path) {
         let encoded = encode_quantized(
             name,
             &codes,
+            shape,
             report.params,
             report.stats,
             DEFAULT_CHUNK_CODES,

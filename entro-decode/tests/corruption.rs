@@ -250,7 +250,8 @@ fn a_codebook_coding_out_of_range_codes_is_rejected() {
     let report =
         quantize("w", FloatSlice::F32(&values), &[8, 8], &config, &mut codes).expect("quantize");
     codes[10] = 200;
-    let encoded = encode_quantized("w", &codes, report.params, report.stats, 16).expect("encode");
+    let encoded =
+        encode_quantized("w", &codes, &[8, 8], report.params, report.stats, 16).expect("encode");
     let dir = tempfile::tempdir().expect("temp");
     let path = dir.path().join("forged.entro");
     let mut writer = EntroWriter::create(&path, FileMetadata::default()).expect("create");

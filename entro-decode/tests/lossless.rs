@@ -150,7 +150,15 @@ fn lossless_and_quantized_tensors_share_one_request() {
     let shape = [30, 100];
     let config = QuantConfig::default();
     let report = quantize("q", FloatSlice::F32(&weights), &shape, &config, &mut codes).unwrap();
-    let encoded = encode_quantized("q", &codes, report.params.clone(), report.stats, 512).unwrap();
+    let encoded = encode_quantized(
+        "q",
+        &codes,
+        &shape,
+        report.params.clone(),
+        report.stats,
+        512,
+    )
+    .unwrap();
     writer
         .add_quantized("q", &shape, Dtype::F32, &encoded)
         .unwrap();

@@ -205,3 +205,49 @@ proptest! {
         prop_assert_eq!(streamed, whole);
     }
 }
+
+#[test]
+fn codes_stored_relative_to_zero_points_decode_to_every_target() {
+    // Zero-mean rows with outliers of their own sizes and signs: the per-row and per-group grids
+    // get different zero points, so entro-format stores the codes relative to them.
+    let (rows, row) = (96, 50);
+    let mut values = weights(11, rows * row);
+    for r in 0..rows {
+        for start in (0..row).step_by(16) {
+            let size = 0.3 + 0.05 * ((r + start) % 7) as f32;
+            values[r * row + start + r % 2] = if (r + start) % 2 == 0 { size } else { -size };
+        }
+    }
+    let specs: Vec<Spec> = [Granularity::Channel, Granularity::Group(16)]
+        .into_iter()
+        .zip(["model.layers.0.a.weight", "model.layers.0.b.weight"])
+        .map(|(granularity, name)| Spec {
+            name: name.to_owned(),
+            shape: vec![rows, row],
+            content: Content::Quantized {
+                values: values.clone(),
+                dtype: Dtype::BF16,
+                config: QuantConfig {
+                    granularity,
+                    ..QuantConfig::default()
+                },
+                chunk_codes: 777,
+            },
+        })
+        .collect();
+    let built = build(&specs);
+    for entry in built.file.tensors() {
+        assert_eq!(
+            entry.encoding().tag(),
+            entro_format::ENCODING_QUANTIZED_RELATIVE,
+            "{}",
+            entry.name()
+        );
+    }
+    for decoder in decoders() {
+        for target in TARGETS {
+            let decoded = decoder.decode_model(&built.file, target).expect("decodes");
+            check_model(&built.file, &built, target, &decoded);
+        }
+    }
+}

@@ -141,7 +141,7 @@ fn apply(
         FloatSliceMut::F32(&mut restored),
     )?;
     let blocks = report.params.blocks.len() as u64;
-    let encoded = encode_quantized(name, &codes, report.params, report.stats, 1 << 16)?;
+    let encoded = encode_quantized(name, &codes, shape, report.params, report.stats, 1 << 16)?;
     let mut codebook = Vec::new();
     encoded.codebook().to_bytes(&mut codebook);
     let bytes = encoded.payload().len() as u64

@@ -13,6 +13,9 @@ pub const ENCODING_LOSSLESS: u8 = 2;
 /// On-disk tag of a [`TensorEncoding::Quantized`] whose block parameters are entropy-coded
 /// (written for fine granularities: 64 or more blocks).
 pub const ENCODING_QUANTIZED_CODED_PARAMS: u8 = 3;
+/// On-disk tag of a [`TensorEncoding::Quantized`] with entropy-coded block parameters whose codes
+/// are stored relative to their block's zero point ([`crate::CodeForm::RelativeToZeroPoints`]).
+pub const ENCODING_QUANTIZED_RELATIVE: u8 = 4;
 
 /// One tensor of a `.entro` file, as its header record describes it.
 ///
@@ -130,6 +133,11 @@ impl TensorEncoding {
     pub fn tag(&self) -> u8 {
         match self {
             Self::Raw { .. } => ENCODING_RAW,
+            Self::Quantized(quantized)
+                if quantized.code_form() == crate::CodeForm::RelativeToZeroPoints =>
+            {
+                ENCODING_QUANTIZED_RELATIVE
+            }
             Self::Quantized(quantized) if quantized.params_coded() => {
                 ENCODING_QUANTIZED_CODED_PARAMS
             }

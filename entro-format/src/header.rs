@@ -5,15 +5,16 @@ use std::collections::HashSet;
 use crate::bytes::{Cursor, put_count, put_string, put_u8, put_u32, put_varint};
 use crate::dtype::Dtype;
 use crate::entry::{
-    ENCODING_LOSSLESS, ENCODING_QUANTIZED_CODED_PARAMS, ENCODING_QUANTIZED_HUFFMAN, ENCODING_RAW,
-    TensorEncoding, TensorEntry,
+    ENCODING_LOSSLESS, ENCODING_QUANTIZED_CODED_PARAMS, ENCODING_QUANTIZED_HUFFMAN,
+    ENCODING_QUANTIZED_RELATIVE, ENCODING_RAW, TensorEncoding, TensorEntry,
 };
 use crate::error::{Error, Result, as_u64, check_limit};
 use crate::layout::{PREAMBLE_LEN, align_up};
 use crate::limits::{MAX_ELEMENTS, MAX_NAME_LEN, MAX_NDIM, MAX_TENSORS};
 use crate::lossless_tensor::LosslessEntry;
 use crate::metadata::FileMetadata;
-use crate::quantized::QuantizedEntry;
+use crate::quantized::{QuantizedEntry, RecordForm};
+use crate::relative::CodeForm;
 
 /// Bytes in the smallest possible record: a raw scalar with an empty name.
 const MIN_RECORD_LEN: usize = 1 + 1 + 1 + 1 + 1 + 1 + 4;
@@ -78,6 +79,7 @@ pub(crate) fn decode_record(
         ENCODING_QUANTIZED_HUFFMAN,
         ENCODING_LOSSLESS,
         ENCODING_QUANTIZED_CODED_PARAMS,
+        ENCODING_QUANTIZED_RELATIVE,
     ]
     .contains(&tag)
     {
@@ -126,10 +128,16 @@ pub(crate) fn decode_record(
         TensorEncoding::Raw {
             crc32c: cursor.u32("payload checksum")?,
         }
-    } else if tag == ENCODING_QUANTIZED_HUFFMAN || tag == ENCODING_QUANTIZED_CODED_PARAMS {
-        let coded_params = tag == ENCODING_QUANTIZED_CODED_PARAMS;
-        let quantized =
-            QuantizedEntry::decode(cursor, dtype, &shape, elements, payload_len, coded_params)?;
+    } else if tag != ENCODING_LOSSLESS {
+        let form = RecordForm {
+            coded_params: tag != ENCODING_QUANTIZED_HUFFMAN,
+            codes: if tag == ENCODING_QUANTIZED_RELATIVE {
+                CodeForm::RelativeToZeroPoints
+            } else {
+                CodeForm::Absolute
+            },
+        };
+        let quantized = QuantizedEntry::decode(cursor, dtype, &shape, elements, payload_len, form)?;
         TensorEncoding::Quantized(Box::new(quantized))
     } else {
         let lossless = LosslessEntry::decode(cursor, dtype, elements, payload_len)?;

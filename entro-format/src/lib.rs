@@ -40,7 +40,7 @@
 //! let weights: Vec<f32> = (0..1024).map(|i| ((i * 37 % 101) as f32 - 50.0) / 1000.0).collect();
 //! let mut codes = vec![0u8; weights.len()];
 //! let report = quantize("proj", FloatSlice::F32(&weights), &shape, &QuantConfig::default(), &mut codes)?;
-//! let encoded = encode_quantized("proj", &codes, report.params, report.stats, 256)?;
+//! let encoded = encode_quantized("proj", &codes, &shape, report.params, report.stats, 256)?;
 //!
 //! let mut writer = EntroWriter::create(&path, FileMetadata::default())?;
 //! writer.add_quantized("proj", &shape, Dtype::F32, &encoded)?;
@@ -85,6 +85,7 @@ mod mmap;
 mod quant_record;
 mod quantized;
 mod reader;
+mod relative;
 pub mod safetensors;
 pub mod synthetic;
 mod writer;
@@ -92,7 +93,7 @@ mod writer;
 pub use dtype::Dtype;
 pub use entry::{
     ChunkEntry, ENCODING_LOSSLESS, ENCODING_QUANTIZED_CODED_PARAMS, ENCODING_QUANTIZED_HUFFMAN,
-    ENCODING_RAW, TensorEncoding, TensorEntry,
+    ENCODING_QUANTIZED_RELATIVE, ENCODING_RAW, TensorEncoding, TensorEntry,
 };
 pub use error::{ChecksumLocation, Error, ErrorKind, Result};
 pub use layout::{ALIGNMENT, END_MAGIC, FOOTER_LEN, FORMAT_VERSION, MAGIC, PREAMBLE_LEN, align_up};
@@ -100,4 +101,5 @@ pub use lossless_tensor::{EncodedLossless, LosslessEntry, encode_lossless};
 pub use metadata::{FileMetadata, MetadataMap};
 pub use quantized::{EncodedTensor, QuantizedEntry, encode_quantized};
 pub use reader::{EntroFile, FileLayout};
+pub use relative::{CodeForm, choose_code_form};
 pub use writer::{EntroWriter, WriteSummary};

@@ -9,7 +9,8 @@ use crate::chunk_table;
 use crate::dtype::Dtype;
 use crate::error::{Error, Result, as_u64};
 use crate::limits::{MAX_BLOCKS, MAX_CODEBOOK_LEN};
-use crate::quantized::QuantizedEntry;
+use crate::quantized::{QuantizedEntry, RecordForm};
+use crate::relative::CodeForm;
 
 pub(crate) fn encode(entry: &QuantizedEntry, out: &mut Vec<u8>) -> Result<()> {
     let params = &entry.params;
@@ -47,21 +48,30 @@ fn encode_stats(stats: &QuantStats, out: &mut Vec<u8>) {
 }
 
 /// Reads and validates a quantized record body for a tensor of `shape`
-/// (`elements` elements) whose payload is `payload_len` bytes; `coded_params` says which form
-/// of the block parameters the encoding tag announced.
+/// (`elements` elements) whose payload is `payload_len` bytes; `form` is what the encoding tag
+/// announced.
 pub(crate) fn decode(
     cursor: &mut Cursor<'_>,
     dtype: Dtype,
     shape: &[usize],
     elements: u64,
     payload_len: u64,
-    coded_params: bool,
+    form: RecordForm,
 ) -> Result<QuantizedEntry> {
     if !dtype.is_quantizable_float() {
         return Err(cursor.error("F32, F16 or BF16 for a quantized tensor", dtype.to_string()));
     }
     let params_offset = cursor.offset();
-    let params = decode_params(cursor, shape, coded_params)?;
+    let params = decode_params(cursor, shape, form.coded_params)?;
+    if form.codes == CodeForm::RelativeToZeroPoints && !block_params::coded(&params.blocks) {
+        // The writer only stores relative codes with coded parameters, so that re-encoding the
+        // entry gives the same tag.
+        return Err(Error::format(
+            params_offset,
+            "64 or more blocks for codes relative to zero points",
+            params.blocks.len().to_string(),
+        ));
+    }
     let elements_usize = usize::try_from(elements)
         .map_err(|_| Error::limit("tensor elements", as_u64(usize::MAX), elements))?;
     let stats = decode_stats(cursor, elements_usize)?;
@@ -99,6 +109,7 @@ pub(crate) fn decode(
         codebook,
         chunk_codes,
         chunks,
+        code_form: form.codes,
     })
 }
 

@@ -7,6 +7,7 @@ use crate::entry::ChunkEntry;
 use crate::error::{Error, Result, as_u64};
 use crate::limits::MAX_CHUNKS;
 use crate::quant_record;
+use crate::relative::{CodeForm, choose_code_form};
 
 /// The quantization and Huffman-coding details of a quantized tensor in a `.entro` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +17,7 @@ pub struct QuantizedEntry {
     pub(crate) codebook: Codebook,
     pub(crate) chunk_codes: u32,
     pub(crate) chunks: Vec<ChunkEntry>,
+    pub(crate) code_form: CodeForm,
 }
 
 impl QuantizedEntry {
@@ -36,6 +38,13 @@ impl QuantizedEntry {
     #[must_use]
     pub fn codebook(&self) -> &Codebook {
         &self.codebook
+    }
+
+    /// How the codes are stored: codes decoded from a [`CodeForm::RelativeToZeroPoints`] tensor
+    /// need [`crate::TensorEntry::restore_codes`].
+    #[must_use]
+    pub fn code_form(&self) -> CodeForm {
+        self.code_form
     }
 
     /// Codes per chunk (the last chunk may hold fewer).
@@ -70,6 +79,7 @@ pub struct EncodedTensor {
     chunk_codes: u32,
     chunks: Vec<ChunkInfo>,
     payload: Vec<u8>,
+    code_form: CodeForm,
 }
 
 impl EncodedTensor {
@@ -136,7 +146,34 @@ impl EncodedTensor {
             chunk_codes,
             chunks,
             payload,
+            code_form: CodeForm::Absolute,
         })
+    }
+
+    /// This tensor with its codes declared to be in `form` (as [`choose_code_form`] returned
+    /// them); [`CodeForm::Absolute`] unless set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for [`CodeForm::RelativeToZeroPoints`] with parameters that are
+    /// not stored entropy-coded (fewer than 64 blocks, or a zero point outside a byte).
+    pub fn with_code_form(mut self, form: CodeForm) -> Result<Self> {
+        if form == CodeForm::RelativeToZeroPoints
+            && !crate::block_params::coded(&self.params.blocks)
+        {
+            return Err(Error::invalid_argument(format!(
+                "codes relative to zero points need 64 or more blocks with byte zero points, not {}",
+                self.params.blocks.len()
+            )));
+        }
+        self.code_form = form;
+        Ok(self)
+    }
+
+    /// How the codes are stored.
+    #[must_use]
+    pub fn code_form(&self) -> CodeForm {
+        self.code_form
     }
 
     /// The quantization parameters.
@@ -195,14 +232,15 @@ impl EncodedTensor {
             codebook: self.codebook.clone(),
             chunk_codes: self.chunk_codes,
             chunks,
+            code_form: self.code_form,
         })
     }
 }
 
-/// Huffman-codes a tensor's quantized `codes` (one per element, as
-/// [`entro_quant::quantize`] wrote them): builds the best canonical codebook
-/// for `params.bits` (byte symbols, or nibble pairs for 4 bits and below) and
-/// encodes chunks of `chunk_codes` codes.
+/// Huffman-codes a tensor's quantized `codes` (one per element of a tensor of `shape`, as
+/// [`entro_quant::quantize`] wrote them): chooses how to store them ([`choose_code_form`]),
+/// builds the best canonical codebook for `params.bits` (byte symbols, or nibble pairs for 4 bits
+/// and below) and encodes chunks of `chunk_codes` codes.
 ///
 /// # Errors
 ///
@@ -212,12 +250,14 @@ impl EncodedTensor {
 pub fn encode_quantized(
     name: &str,
     codes: &[u8],
+    shape: &[usize],
     params: QuantParams,
     stats: QuantStats,
     chunk_codes: usize,
 ) -> Result<EncodedTensor> {
+    let (form, stored) = choose_code_form(codes, shape, &params);
     let codebook =
-        Codebook::build_best(codes, params.bits, DEFAULT_MAX_CODE_LENGTH).map_err(|source| {
+        Codebook::build_best(&stored, params.bits, DEFAULT_MAX_CODE_LENGTH).map_err(|source| {
             Error::BuildCodebook {
                 tensor: name.to_owned(),
                 source,
@@ -225,13 +265,13 @@ pub fn encode_quantized(
         })?;
     let mut payload = Vec::new();
     let chunks =
-        entro_huffman::encode(codes, &codebook, chunk_codes, &mut payload).map_err(|source| {
+        entro_huffman::encode(&stored, &codebook, chunk_codes, &mut payload).map_err(|source| {
             Error::Encode {
                 tensor: name.to_owned(),
                 source,
             }
         })?;
-    EncodedTensor::new(params, stats, codebook, chunk_codes, chunks, payload)
+    EncodedTensor::new(params, stats, codebook, chunk_codes, chunks, payload)?.with_code_form(form)
 }
 
 impl QuantizedEntry {
@@ -245,9 +285,9 @@ impl QuantizedEntry {
         shape: &[usize],
         elements: u64,
         payload_len: u64,
-        coded_params: bool,
+        form: RecordForm,
     ) -> Result<Self> {
-        quant_record::decode(cursor, dtype, shape, elements, payload_len, coded_params)
+        quant_record::decode(cursor, dtype, shape, elements, payload_len, form)
     }
 
     /// Whether the record stores its block parameters entropy-coded
@@ -255,4 +295,13 @@ impl QuantizedEntry {
     pub(crate) fn params_coded(&self) -> bool {
         crate::block_params::coded(&self.params.blocks)
     }
+}
+
+/// What a quantized record's encoding tag announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordForm {
+    /// The block parameters are entropy-coded.
+    pub(crate) coded_params: bool,
+    /// How the codes are stored.
+    pub(crate) codes: CodeForm,
 }

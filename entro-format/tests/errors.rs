@@ -108,7 +108,7 @@ fn encoded_tensors_must_describe_their_payload() {
     let err = EncodedTensor::new(params, stats, codebook, 16, chunks, payload).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
     let (params, stats, _) = parts();
-    let err = encode_quantized("q", &codes, params, stats, 0).unwrap_err();
+    let err = encode_quantized("q", &codes, &[codes.len()], params, stats, 0).unwrap_err();
     assert!(matches!(err, Error::Encode { .. }), "{err}");
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
@@ -200,7 +200,7 @@ fn newer_files_get_their_own_errors() {
     let original = one_raw_tensor_file();
     let patched = patch_header(original.clone(), encoding_tag, 0);
     assert_eq!(patched, original, "the test must patch the encoding tag");
-    for tag in [4, 5, 255] {
+    for tag in [5, 6, 255] {
         let err =
             EntroFile::from_bytes(patch_header(original.clone(), encoding_tag, tag)).unwrap_err();
         assert!(
@@ -208,9 +208,9 @@ fn newer_files_get_their_own_errors() {
             "{err}"
         );
     }
-    // Tags 2 (lossless) and 3 (quantized, coded block parameters) are known: a raw record read
-    // as one of them is malformed, not a newer file.
-    for tag in [2, 3] {
+    // Tags 2 (lossless), 3 (quantized, coded block parameters) and 4 (relative codes) are known:
+    // a raw record read as one of them is malformed, not a newer file.
+    for tag in [2, 3, 4] {
         let err =
             EntroFile::from_bytes(patch_header(original.clone(), encoding_tag, tag)).unwrap_err();
         assert!(matches!(err, Error::Format { .. }), "tag {tag}: {err}");

@@ -33,8 +33,33 @@ fn coded_params_file_bytes() -> Vec<u8> {
     std::fs::read(&path).unwrap()
 }
 
+/// A file whose one tensor has 96 per-row blocks with outliers of different signs, so its codes
+/// are stored relative to the rows' zero points (encoding 4).
+fn relative_codes_file_bytes() -> Vec<u8> {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("relative.entro");
+    let mut writer =
+        entro_format::EntroWriter::create(&path, entro_format::FileMetadata::default()).unwrap();
+    let shape = [96, 12];
+    let mut w = common::weights(5, 96 * 12);
+    for row in 0..96 {
+        w[row * 12 + row % 12] = if row % 2 == 0 { 0.1 } else { -0.1 };
+    }
+    let (encoded, _) = common::quantized("rows.weight", &w, &shape, 8, Granularity::Channel, 200);
+    assert_eq!(
+        encoded.code_form(),
+        entro_format::CodeForm::RelativeToZeroPoints
+    );
+    writer
+        .add_quantized("rows.weight", &shape, entro_format::Dtype::BF16, &encoded)
+        .unwrap();
+    writer.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
 /// Seeds: an intact small file, a damaged payload, a truncated file, a wrong
-/// version, an intact file of lossless tensors, and one with coded block parameters.
+/// version, an intact file of lossless tensors, one with coded block parameters and one with
+/// codes relative to zero points.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let intact = common::small_file_bytes();
     let file = entro_format::EntroFile::from_bytes(intact.clone()).unwrap();
@@ -51,6 +76,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("version-9", newer),
         ("lossless", common::lossless_file_bytes()),
         ("coded-params", coded_params_file_bytes()),
+        ("relative-codes", relative_codes_file_bytes()),
     ]
 }
 
@@ -65,6 +91,7 @@ fn seeds_behave_as_named() {
             ParseOutcome::Damaged,
             ParseOutcome::Rejected,
             ParseOutcome::Rejected,
+            ParseOutcome::Intact,
             ParseOutcome::Intact,
             ParseOutcome::Intact
         ]

@@ -69,6 +69,7 @@ fn compress(checkpoint: &SafetensorsCheckpoint, target: &Path) -> WriteSummary {
             let encoded = encode_quantized(
                 tensor.name(),
                 &codes,
+                tensor.shape(),
                 report.params,
                 report.stats,
                 DEFAULT_CHUNK_CODES,

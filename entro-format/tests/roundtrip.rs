@@ -237,3 +237,69 @@ fn an_empty_file_round_trips() {
     assert_eq!(file.metadata(), &FileMetadata::default());
     assert_eq!(file.layout().header_offset, ALIGNMENT);
 }
+
+#[test]
+fn blocks_with_different_zero_points_store_codes_relative_to_them() {
+    let folder = tempfile::tempdir().unwrap();
+    // Zero-mean rows, each with outliers of their own sizes and signs, as real weights have: the
+    // min-max grids put their zero points in different places. Groups of 30 do not divide the rows
+    // of 100, so blocks and rows do not line up.
+    let (rows, row) = (70, 100);
+    let mut weights = common::weights(3, rows * row);
+    for r in 0..rows {
+        for (k, start) in (0..row).step_by(30).enumerate() {
+            let size = 0.08 + 0.02 * ((r + k) % 5) as f32;
+            weights[r * row + start + r % 10] = if (r + k) % 2 == 0 { size } else { -size };
+        }
+    }
+    for granularity in [Granularity::Channel, Granularity::Group(30)] {
+        let shape = [rows, row];
+        let (encoded, codes) = common::quantized("w", &weights, &shape, 8, granularity, 333);
+        assert_eq!(
+            encoded.code_form(),
+            entro_format::CodeForm::RelativeToZeroPoints,
+            "{granularity}"
+        );
+        let path = folder.path().join(format!("{granularity}.entro"));
+        let mut writer = EntroWriter::create(&path, FileMetadata::default()).unwrap();
+        writer
+            .add_quantized("w", &shape, Dtype::F32, &encoded)
+            .unwrap();
+        writer.finish().unwrap();
+        let file = EntroFile::open(&path).unwrap();
+        let entry = &file.tensors()[0];
+        assert_eq!(
+            entry.encoding().tag(),
+            entro_format::ENCODING_QUANTIZED_RELATIVE
+        );
+        assert_eq!(
+            entry.quantized().unwrap().code_form(),
+            entro_format::CodeForm::RelativeToZeroPoints
+        );
+        assert_eq!(common::decode_codes(&file, entry), codes, "{granularity}");
+
+        // Restoring codes outside the tensor is the caller's mistake, reported as such.
+        let mut spare = [0u8; 2];
+        let err = entry
+            .restore_codes((rows * row - 1) as u64, &mut spare)
+            .unwrap_err();
+        assert!(
+            matches!(err, entro_format::Error::InvalidArgument { .. }),
+            "{err}"
+        );
+        assert!(entry.restore_codes(u64::MAX, &mut spare).is_err());
+    }
+}
+
+#[test]
+fn relative_codes_need_coded_block_parameters() {
+    let weights = common::weights(4, 8 * 64);
+    let (encoded, _) = common::quantized("w", &weights, &[8, 64], 8, Granularity::Channel, 64);
+    let err = encoded
+        .with_code_form(entro_format::CodeForm::RelativeToZeroPoints)
+        .unwrap_err();
+    assert!(
+        matches!(err, entro_format::Error::InvalidArgument { .. }),
+        "{err}"
+    );
+}

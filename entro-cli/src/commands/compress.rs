@@ -197,7 +197,14 @@ fn compress_tensor(
     // The source bytes are not read again: let the kernel drop their pages now,
     // before the payload is allocated.
     page_release::release(data);
-    let encoded = encode_tensor(name, &codes, report.clone(), args.chunk_codes, pool)?;
+    let encoded = encode_tensor(
+        name,
+        &codes,
+        tensor.shape(),
+        report.clone(),
+        args.chunk_codes,
+        pool,
+    )?;
     drop(codes);
     writer
         .add_quantized(name, tensor.shape(), tensor.dtype(), &encoded)

@@ -81,6 +81,7 @@ pub(crate) fn build(specs: &[Spec]) -> Built {
                 let encoded = encode_quantized(
                     &spec.name,
                     &codes,
+                    &spec.shape,
                     report.params.clone(),
                     report.stats,
                     *chunk_codes,

@@ -51,8 +51,15 @@ fn write(
     chunk: usize,
 ) -> EntroFile {
     static SERIAL: AtomicU64 = AtomicU64::new(0);
-    let encoded = encode_quantized("t", codes, report.params.clone(), report.stats, chunk)
-        .expect("codes from the quantizer can be coded");
+    let encoded = encode_quantized(
+        "t",
+        codes,
+        shape,
+        report.params.clone(),
+        report.stats,
+        chunk,
+    )
+    .expect("codes from the quantizer can be coded");
     let path = std::env::temp_dir().join(format!(
         "entro-decode-fuzz-{}-{}.entro",
         std::process::id(),

@@ -58,8 +58,15 @@ pub(crate) fn compress(source: &Path, destination: &Path, config: &QuantConfig) 
             other => panic!("the test checkpoints hold no {other} tensors"),
         }
         .unwrap();
-        let encoded =
-            encode_quantized(tensor.name(), &codes, report.params, report.stats, 1 << 12).unwrap();
+        let encoded = encode_quantized(
+            tensor.name(),
+            &codes,
+            tensor.shape(),
+            report.params,
+            report.stats,
+            1 << 12,
+        )
+        .unwrap();
         writer
             .add_quantized(tensor.name(), tensor.shape(), tensor.dtype(), &encoded)
             .unwrap();

@@ -62,11 +62,20 @@ pub(crate) fn quantized(
     };
     let mut codes = vec![0u8; weights.len()];
     let report = quantize(name, FloatSlice::F32(weights), shape, &config, &mut codes).unwrap();
-    let encoded = encode_quantized(name, &codes, report.params, report.stats, chunk_codes).unwrap();
+    let encoded = encode_quantized(
+        name,
+        &codes,
+        shape,
+        report.params,
+        report.stats,
+        chunk_codes,
+    )
+    .unwrap();
     (encoded, codes)
 }
 
-/// Decodes every chunk of a quantized tensor, checking each chunk's checksum first.
+/// Decodes every chunk of a quantized tensor, checking each chunk's checksum first, and restores
+/// the quantizer's codes.
 pub(crate) fn decode_codes(file: &EntroFile, entry: &TensorEntry) -> Vec<u8> {
     let quantized = entry.quantized().expect("a quantized tensor");
     let table = DecodeTable::new(quantized.codebook());
@@ -81,6 +90,9 @@ pub(crate) fn decode_codes(file: &EntroFile, entry: &TensorEntry) -> Vec<u8> {
                 file.chunk_bytes(entry, index).unwrap(),
                 &mut codes[start..end],
             )
+            .unwrap();
+        entry
+            .restore_codes(chunk.first_code, &mut codes[start..end])
             .unwrap();
     }
     codes
