@@ -31,6 +31,8 @@ pub(crate) struct CompressArgs {
     pub(crate) config: QuantConfig,
     /// Per-tensor rules that replace `config` (`--preset`).
     pub(crate) preset: Option<&'static entro_eval::preset::Preset>,
+    /// Text to calibrate the preset on (`--calibration`).
+    pub(crate) calibration: Option<PathBuf>,
     pub(crate) keep: KeepRules,
     pub(crate) threads: usize,
     pub(crate) chunk_codes: usize,
@@ -143,6 +145,7 @@ impl CompressArgs {
                 clip: flags.clip,
             },
             preset: flags.preset.as_deref().map(preset).transpose()?,
+            calibration: flags.calibration,
             keep: KeepRules::new(flags.keep)?,
             threads: threads(flags.threads)?,
             chunk_codes,

@@ -63,6 +63,11 @@ pub(crate) struct CompressFlags {
     /// `compact` (about 4.3-4.8); replaces --bits, --scheme, --granularity and --clip.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bits", "scheme", "granularity", "clip"])]
     pub(crate) preset: Option<String>,
+    /// Calibrate the preset on this text (one sequence per line): run the model over it and round
+    /// each linear layer's weights so that its outputs change least (GPTQ). INPUT must be a model
+    /// folder with config.json and tokenizer.json (BERT-family encoders).
+    #[arg(long, value_name = "TEXT", requires = "preset")]
+    pub(crate) calibration: Option<PathBuf>,
     /// Keep tensors whose names match this glob exactly as they are (repeatable).
     #[arg(long = "keep", value_name = "GLOB")]
     pub(crate) keep: Vec<String>,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p entro-eval --example explore -- MODEL_DIR TEXT [--tokens N] [--lines N] \
-//!     [--sensitivity CHOICE] RULES...
+//!     [--sensitivity CHOICE] [--calibrate TEXT] RULES...
 //! ```
 //!
 //! RULES is a comma-separated list of `PATTERN=CHOICE` (the first pattern contained in the tensor
@@ -16,7 +16,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use entro_eval::calibrate::Calibration;
 use entro_eval::candle_core::{Device, Tensor};
+use entro_eval::gptq::quantize_calibrated;
 use entro_eval::preset::row_budget_params;
 use entro_eval::{EvalOptions, Evaluator, ModelDir, Score, Weights};
 use entro_format::encode_quantized;
@@ -119,6 +121,7 @@ fn apply(
     shape: &[usize],
     choice: &Choice,
     raw_bytes: u64,
+    calibration: Option<&Calibration>,
 ) -> Result<(Vec<f32>, u64), Error> {
     if matches!(choice, Choice::Keep) || shape.len() < 2 {
         return Ok((values.to_vec(), values.len() as u64 * raw_bytes));
@@ -130,7 +133,19 @@ fn apply(
         }
         _ => {
             let params = budget_params(values, shape, choice)?;
-            quantize_with_params(name, FloatSlice::F32(values), shape, &params, &mut codes)?
+            match calibration.and_then(|c| c.gram(name)) {
+                Some(gram) if matches!(choice, Choice::RowBudget(_)) => quantize_calibrated(
+                    name,
+                    FloatSlice::F32(values),
+                    shape,
+                    &params,
+                    gram,
+                    &mut codes,
+                )?,
+                _ => {
+                    quantize_with_params(name, FloatSlice::F32(values), shape, &params, &mut codes)?
+                }
+            }
         }
     };
     let mut restored = vec![0f32; values.len()];
@@ -154,6 +169,8 @@ fn apply(
 
 struct Original {
     tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
+    /// Input Gram matrices for calibrated rounding of row grids (`--calibrate TEXT`).
+    calibration: Option<Calibration>,
     /// Bytes per element of the checkpoint's own type (tensors kept exactly cost this).
     raw_bytes: u64,
 }
@@ -166,7 +183,14 @@ fn quantized_weights(
     let (mut bytes, mut params) = (0u64, 0u64);
     let mut classes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for (name, shape, values) in &original.tensors {
-        let (restored, size) = apply(name, values, shape, &rule(name), original.raw_bytes)?;
+        let (restored, size) = apply(
+            name,
+            values,
+            shape,
+            &rule(name),
+            original.raw_bytes,
+            original.calibration.as_ref(),
+        )?;
         bytes += size;
         params += values.len() as u64;
         let class = classes.entry(class_of(name)).or_default();
@@ -215,6 +239,7 @@ fn main() -> Result<(), Error> {
     };
     let tokens: Option<usize> = take("--tokens").map(|t| t.parse()).transpose()?;
     let lines: Option<usize> = take("--lines").map(|t| t.parse()).transpose()?;
+    let calibrate = take("--calibrate");
     let sensitivity = take("--sensitivity")
         .map(|c| parse_choice(&c))
         .transpose()?;
@@ -237,6 +262,17 @@ fn main() -> Result<(), Error> {
     };
     let mut evaluator = Evaluator::new(dir, &text, options)?;
     let source = evaluator.model().load_weights()?;
+    let calibration = calibrate
+        .map(|path| -> Result<Calibration, Error> {
+            let text = std::fs::read_to_string(path)?;
+            Ok(Calibration::from_text(
+                evaluator.model(),
+                &source,
+                &text,
+                None,
+            )?)
+        })
+        .transpose()?;
     let original = Original {
         tensors: source
             .names()
@@ -247,6 +283,7 @@ fn main() -> Result<(), Error> {
                 Ok((name.to_owned(), tensor.dims().to_vec(), values))
             })
             .collect::<Result<_, Error>>()?,
+        calibration,
         raw_bytes: if source.bits_per_weight() > 24.0 {
             4
         } else {

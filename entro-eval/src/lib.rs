@@ -44,8 +44,10 @@
 #![forbid(unsafe_code)]
 
 pub mod bert;
+pub mod calibrate;
 mod error;
 mod evaluate;
+pub mod gptq;
 pub mod llama;
 mod model_dir;
 pub mod perplexity;

