@@ -59,13 +59,13 @@ pub(crate) struct CompressFlags {
     /// Clip each block's range to minimise the mean squared error.
     #[arg(long)]
     pub(crate) clip: bool,
-    /// A per-tensor setting tuned on real models: `fidelity` (about 5.3-6.3 bits/weight) or
-    /// `compact` (about 4.3-4.8); replaces --bits, --scheme, --granularity and --clip.
+    /// A per-tensor setting tuned on real models: `fidelity` (about 5.3-6.2 bits/weight) or
+    /// `compact` (about 4.1-4.7); replaces --bits, --scheme, --granularity and --clip.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bits", "scheme", "granularity", "clip"])]
     pub(crate) preset: Option<String>,
     /// Calibrate the preset on this text (one sequence per line): run the model over it and round
     /// each linear layer's weights so that its outputs change least (GPTQ). INPUT must be a model
-    /// folder with config.json and tokenizer.json (BERT-family encoders).
+    /// folder with config.json and tokenizer.json (a llama- or BERT-family model).
     #[arg(long, value_name = "TEXT", requires = "preset")]
     pub(crate) calibration: Option<PathBuf>,
     /// Keep tensors whose names match this glob exactly as they are (repeatable).

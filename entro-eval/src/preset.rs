@@ -76,7 +76,7 @@ const EMBEDDINGS: &[&str] = &["embed_tokens", "lm_head", "position_embeddings"];
 pub const PRESETS: &[Preset] = &[
     Preset {
         name: "fidelity",
-        summary: "about 5.3-6.3 bits/weight: sensitive tensors at the finest 8-bit step of each row",
+        summary: "about 5.3-6.2 bits/weight: sensitive tensors at the finest 8-bit step of each row",
         rules: &[
             (TOKEN_TYPES, Rule::Keep),
             (VALUE, budget(0.0)),
@@ -102,7 +102,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "compact",
-        summary: "about 4.3-4.8 bits/weight: error budgets scaled to each role's sensitivity",
+        summary: "about 4.1-4.7 bits/weight: error budgets scaled to each role's sensitivity",
         rules: &[
             (TOKEN_TYPES, Rule::Keep),
             (VALUE, budget(0.07)),

@@ -133,10 +133,15 @@ impl TensorEntry {
                 .and_then(|block| u8::try_from(block.zero_point).ok())
                 .ok_or_else(outside)?;
             let stop = range.end.min(end);
-            for code in &mut codes[at - first..stop - first] {
+            // A block holds the element it was found for, so this always advances.
+            let run = codes
+                .get_mut(at - first..stop - first)
+                .filter(|run| !run.is_empty())
+                .ok_or_else(outside)?;
+            for code in run {
                 *code = code.wrapping_add(zero) & mask;
             }
-            at = stop.max(at + 1);
+            at = stop;
         }
         Ok(())
     }

@@ -3,8 +3,8 @@
 //! Every point is a real `.entro` file written by the release `entro compress` and scored by
 //! `entro eval` against the original: SmolLM2-135M by perplexity on `../shared/texts/gpl-3.0.txt`,
 //! all-MiniLM-L6-v2 (fetched with pip) by the cosine similarity of its sentence embeddings over
-//! the first 400 non-empty lines of the same text (the calibrated presets calibrate on the lines
-//! after those). Bits per weight count the whole file.
+//! the first 400 non-empty lines of the same text. The calibrated presets calibrate on the
+//! repository's license files. Bits per weight count the whole file.
 //! Writes `target/frontier/frontier.md`, `frontier.svg` and `frontier.json`.
 
 mod plot;
@@ -34,7 +34,7 @@ pub(crate) struct Setting {
     /// The paper's own points (per-tensor mixed 8-bit and 4-bit).
     pub(crate) paper: bool,
     pub(crate) preset: bool,
-    /// Adds `--calibration` with the text's lines that are not scored.
+    /// Adds `--calibration` with a text neither model is scored on ([`calibration_text`]).
     pub(crate) calibrated: bool,
 }
 
@@ -148,8 +148,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
     },
 ];
 
-/// Non-empty lines of the text scored for all-MiniLM-L6-v2; the calibrated settings calibrate on
-/// the lines after them, so that no scored line is seen.
+/// Non-empty lines of the text scored for all-MiniLM-L6-v2.
 const SCORED_LINES: usize = 400;
 
 /// llama.cpp's formats at their nominal sizes (bits per weight), for reference on the plot.
@@ -211,7 +210,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .args(["build", "--release", "-p", "entro-cli"]),
     )?;
     let entro = target_dir(&root).join("release/entro");
-    let calibration = calibration_text(&text, &out)?;
+    let calibration = calibration_text(&root, &out)?;
 
     let mut results = Vec::new();
     for model in models.split(',') {
@@ -384,24 +383,18 @@ fn prepare_minilm(out: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The non-empty lines of `text` after the first [`SCORED_LINES`], written to `out`.
-fn calibration_text(text: &Path, out: &Path) -> Result<PathBuf> {
-    let full = std::fs::read_to_string(text)?;
-    let rest: String = full
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .skip(SCORED_LINES)
-        .map(|line| format!("{line}\n"))
-        .collect();
-    if rest.is_empty() {
-        bail!(
-            "{} has no lines beyond the {SCORED_LINES} scored ones to calibrate on",
-            text.display()
-        );
+/// The calibration text of the calibrated settings: the repository's two license files, English
+/// prose that neither model is scored on (SmolLM2 is scored on the whole of `gpl-3.0.txt`, so
+/// calibrating on part of it would let calibration fit the scored text).
+fn calibration_text(root: &Path, out: &Path) -> Result<PathBuf> {
+    let mut text = String::new();
+    for file in ["LICENSE-APACHE", "LICENSE-MIT"] {
+        let path = root.join(file);
+        text += &std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
     }
     let path = out.join("calibration.txt");
-    std::fs::write(&path, rest)?;
+    std::fs::write(&path, text)?;
     Ok(path)
 }
 
