@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use entro_quant::{BlockLayout, QuantParams};
+use entro_quant::{BlockLayout, QuantParams, code_entropy};
 
 use crate::block_params;
 use crate::entry::TensorEntry;
@@ -51,16 +51,18 @@ pub fn choose_code_form<'c>(
     }
     let mask = code_mask(params.bits);
     let mut relative = codes.to_vec();
+    let (mut absolute_counts, mut relative_counts) = ([0u64; 256], [0u64; 256]);
     for (range, block) in layout.block_ranges().zip(&params.blocks) {
         let zero = u8::try_from(block.zero_point).unwrap_or(0);
         for code in &mut relative[range] {
+            absolute_counts[usize::from(*code)] += 1;
             *code = code.wrapping_sub(zero) & mask;
+            relative_counts[usize::from(*code)] += 1;
         }
     }
     // A margin, so that a mere shift of the same histogram (equal entropies up to rounding) keeps
     // the simpler form.
-    let margin = MIN_SAVING_BITS_PER_CODE * codes.len() as f64;
-    if entropy_bits(&relative) + margin < entropy_bits(codes) {
+    if code_entropy(&relative_counts) + MIN_SAVING_BITS_PER_CODE < code_entropy(&absolute_counts) {
         (CodeForm::RelativeToZeroPoints, Cow::Owned(relative))
     } else {
         absolute
@@ -70,23 +72,6 @@ pub fn choose_code_form<'c>(
 /// The mask that keeps codes of `bits` bits (2..=8 in valid parameters).
 fn code_mask(bits: u8) -> u8 {
     u8::MAX >> 8u8.saturating_sub(bits.clamp(1, 8))
-}
-
-/// Order-0 entropy of `codes`, in bits for the whole slice.
-fn entropy_bits(codes: &[u8]) -> f64 {
-    let mut counts = [0u64; 256];
-    for &code in codes {
-        counts[usize::from(code)] += 1;
-    }
-    let total = codes.len() as f64;
-    counts
-        .iter()
-        .filter(|&&count| count > 0)
-        .map(|&count| {
-            let count = count as f64;
-            count * (total / count).log2()
-        })
-        .sum()
 }
 
 impl TensorEntry {
@@ -185,7 +170,7 @@ mod tests {
         let codes = clustered(&zeros, 16, 8);
         let (form, stored) = choose_code_form(&codes, &[80, 16], &params_for(&zeros));
         assert_eq!(form, CodeForm::RelativeToZeroPoints);
-        assert!(entropy_bits(&stored) < entropy_bits(&codes));
+        assert!(entropy(&stored) < entropy(&codes));
         assert_eq!(stored[0], 254, "40 - 2 - 40 wraps around");
 
         // One zero point for every row: the shift gains nothing.
@@ -211,12 +196,18 @@ mod tests {
         params(8, Granularity::Channel, zeros)
     }
 
+    fn entropy(codes: &[u8]) -> f64 {
+        let mut counts = [0u64; 256];
+        for &code in codes {
+            counts[usize::from(code)] += 1;
+        }
+        code_entropy(&counts)
+    }
+
     #[test]
     fn masks_keep_the_code_width() {
         assert_eq!(code_mask(8), 0xff);
         assert_eq!(code_mask(4), 0x0f);
         assert_eq!(code_mask(2), 0x03);
-        assert_eq!(entropy_bits(&[1, 1, 2, 2]), 4.0);
-        assert_eq!(entropy_bits(&[]), 0.0);
     }
 }
