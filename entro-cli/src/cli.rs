@@ -59,8 +59,9 @@ pub(crate) struct CompressFlags {
     /// Clip each block's range to minimise the mean squared error.
     #[arg(long)]
     pub(crate) clip: bool,
-    /// A per-tensor setting tuned on real models: `fidelity` (about 5.3-6.2 bits/weight) or
-    /// `compact` (about 4.1-4.7); replaces --bits, --scheme, --granularity and --clip.
+    /// A per-tensor setting tuned on real models: `fidelity` (about 5.0-6.2 bits/weight) or
+    /// `compact` (about 4.1-4.6); replaces --bits, --scheme, --granularity and --clip. A tensor
+    /// whose lossless coding is no larger than the preset's quantization is stored losslessly.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bits", "scheme", "granularity", "clip"])]
     pub(crate) preset: Option<String>,
     /// Calibrate the preset on this text (one sequence per line): run the model over it and round
@@ -155,7 +156,8 @@ pub(crate) struct BenchFlags {
     #[arg(long, default_value_t = 5)]
     pub(crate) repeat: u32,
     /// Decode to u8 codes, dequantize into a float type, or decode every tensor to its original
-    /// dtype (default: codes for quantized files, original for lossless ones).
+    /// dtype (default: codes when the file has quantized tensors and no lossless ones, else
+    /// original).
     #[arg(long, value_enum)]
     pub(crate) dtype: Option<BenchDtypeFlag>,
     /// Skip the chunk checksums, to time the Huffman decoder alone.

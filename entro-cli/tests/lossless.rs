@@ -321,3 +321,95 @@ fn a_damaged_lossless_chunk_is_named() {
     assert_error(&result, 1, &["blk.0.w", "chunk 3"]);
     assert!(!out.exists());
 }
+
+/// BF16 weights in 32-weight blocks of `min + k * step` (`k` in 0..16, both ends used), as a
+/// checkpoint dequantized from llama.cpp's Q4_1 holds them.
+fn q4_1_blocks(count: usize) -> Vec<f32> {
+    (0..count)
+        .map(|index| {
+            let block = index / 32;
+            let step =
+                half::f16::from_f32(0.002 + 0.0001 * f32::from(u8::try_from(block % 7).unwrap()))
+                    .to_f32();
+            let min = half::f16::from_f32(-step * f32::from(6 + u8::try_from(block % 4).unwrap()))
+                .to_f32();
+            let hash = u32::try_from(index).unwrap().wrapping_mul(2_654_435_761) >> 28;
+            let level = match index % 32 {
+                0 => 0,
+                1 => 15,
+                _ => u8::try_from(hash).unwrap(),
+            };
+            half::bf16::from_f32(min + f32::from(level) * step).to_f32()
+        })
+        .collect()
+}
+
+#[test]
+fn presets_store_tensors_losslessly_where_that_is_smaller() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = tmp_path(&dir, "model.safetensors");
+    write_safetensors(
+        &source,
+        &[
+            Tensor::bf16("blocks.weight", &[64, 128], &q4_1_blocks(64 * 128)),
+            Tensor::f32("dense.weight", &[64, 128], &weights(64 * 128, 8, false)),
+        ],
+    );
+    let entro = tmp_path(&dir, "model.entro");
+    let result = run(&[
+        "compress",
+        path_str(&source),
+        "-o",
+        path_str(&entro),
+        "--preset",
+        "fidelity",
+        "--verbose",
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("stored blocks.weight losslessly"),
+        "{}",
+        stderr(&result)
+    );
+    let report = inspect(&entro);
+    let kinds = encodings(&report);
+    assert_eq!(kinds["blocks.weight"], "lossless");
+    assert_eq!(kinds["dense.weight"], "quantized");
+    // Lossless tensors have no codes: bench decodes such a file to its own dtypes.
+    let result = run(&["bench", path_str(&entro), "--repeat", "1", "--json"]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let bench: Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(bench["dtype"], "original");
+    assert_eq!(bench["weights"], 2 * 64 * 128);
+
+    let restored = tmp_path(&dir, "restored.safetensors");
+    let result = run(&[
+        "decompress",
+        path_str(&entro),
+        "-o",
+        path_str(&restored),
+        "--dtype",
+        "original",
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let (before, after) = (read_safetensors(&source), read_safetensors(&restored));
+    assert!(after["blocks.weight"].bytes == before["blocks.weight"].bytes);
+    assert!(after["dense.weight"].bytes != before["dense.weight"].bytes);
+
+    // Without a preset the flags ask for one quantization, and get it.
+    let plain = tmp_path(&dir, "plain.entro");
+    let result = run(&[
+        "compress",
+        path_str(&source),
+        "-o",
+        path_str(&plain),
+        "--granularity",
+        "group:32",
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert!(
+        encodings(&inspect(&plain))
+            .values()
+            .all(|e| e == "quantized")
+    );
+}

@@ -12,6 +12,10 @@
 //! Each budget rule also tries 8-bit grids over 32-weight blocks and keeps them when they are both
 //! more accurate and smaller than the row grids: so they are for checkpoints dequantized from
 //! llama.cpp's block formats, whose blocks they reconstruct almost exactly ([`Preset::quantize`]).
+//! `entro compress` goes one step further for such checkpoints: it stores a tensor losslessly
+//! wherever that takes no more bytes than the preset's quantization (entro-format's lossless codec
+//! finds the blocks' grids and codes their indices), which on SmolLM2-135M holds for every linear
+//! layer of `fidelity`.
 
 use crate::calibrate::Calibration;
 use crate::gptq::quantize_calibrated;
@@ -76,7 +80,7 @@ const EMBEDDINGS: &[&str] = &["embed_tokens", "lm_head", "position_embeddings"];
 pub const PRESETS: &[Preset] = &[
     Preset {
         name: "fidelity",
-        summary: "about 5.3-6.2 bits/weight: sensitive tensors at the finest 8-bit step of each row",
+        summary: "about 5.0-6.2 bits/weight: sensitive tensors at the finest 8-bit step of each row",
         rules: &[
             (TOKEN_TYPES, Rule::Keep),
             (VALUE, budget(0.0)),
@@ -102,7 +106,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "compact",
-        summary: "about 4.1-4.7 bits/weight: error budgets scaled to each role's sensitivity",
+        summary: "about 4.1-4.6 bits/weight: error budgets scaled to each role's sensitivity",
         rules: &[
             (TOKEN_TYPES, Rule::Keep),
             (VALUE, budget(0.07)),

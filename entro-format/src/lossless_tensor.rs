@@ -141,6 +141,19 @@ impl EncodedLossless {
         &self.payload
     }
 
+    /// Bytes the tensor takes in a file: the payload and the header record (chunk size and
+    /// table), alignment padding left out. To compare with
+    /// [`crate::EncodedTensor::file_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LimitExceeded`] for a chunk table too large to write.
+    pub fn file_bytes(&self) -> Result<usize> {
+        let mut record = Vec::new();
+        self.entry.encode(&mut record)?;
+        Ok(self.payload.len() + record.len())
+    }
+
     pub(crate) fn entry(&self) -> &LosslessEntry {
         &self.entry
     }

@@ -206,6 +206,19 @@ impl EncodedTensor {
         &self.payload
     }
 
+    /// Bytes the tensor takes in a file: the payload and the header record (parameters,
+    /// codebook, chunk table), alignment padding left out. To compare with
+    /// [`crate::EncodedLossless::file_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LimitExceeded`] for a record too large to write.
+    pub fn file_bytes(&self) -> Result<usize> {
+        let mut record = Vec::new();
+        quant_record::encode(&self.to_entry()?, &mut record)?;
+        Ok(self.payload.len() + record.len())
+    }
+
     /// The header-side description, with a CRC-32C per chunk.
     pub(crate) fn to_entry(&self) -> Result<QuantizedEntry> {
         let mut first_code: u64 = 0;

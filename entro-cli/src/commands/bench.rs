@@ -89,7 +89,12 @@ pub(crate) fn measure(
         verify_checksums: checksums,
     })?;
     let target = match target {
-        BenchTarget::Auto if file.tensors().iter().any(|t| t.quantized().is_some()) => {
+        // Codes where every coded tensor has them; a file with lossless tensors (a lossless
+        // file, or a preset's that stored some tensors losslessly) decodes to its own dtypes.
+        BenchTarget::Auto
+            if file.tensors().iter().any(|t| t.quantized().is_some())
+                && file.tensors().iter().all(|t| t.lossless().is_none()) =>
+        {
             BenchTarget::Codes
         }
         BenchTarget::Auto => BenchTarget::Original,

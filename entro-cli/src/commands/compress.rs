@@ -111,7 +111,7 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
         summary.weights += elements;
         match plan {
             Plan::Quantize => {
-                let report = compress_tensor(
+                let stored = compress_tensor(
                     &mut writer,
                     &checkpoint,
                     tensor,
@@ -120,6 +120,23 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
                     &source,
                     ui,
                 )?;
+                let report = match stored {
+                    Stored::Quantized(report) => *report,
+                    Stored::Lossless {
+                        quantized_bytes,
+                        lossless_bytes,
+                    } => {
+                        summary.lossless_tensors += 1;
+                        ui.detail(format!(
+                            "stored {} losslessly: {:.3} bits/weight, {lossless_bytes} bytes \
+                             against {quantized_bytes} quantized",
+                            tensor.name(),
+                            lossless_bytes as f64 * 8.0 / elements.max(1) as f64
+                        ));
+                        bar.inc(tensor.byte_len() as u64);
+                        continue;
+                    }
+                };
                 summary.quantized_tensors += 1;
                 summary.quantized_weights += elements;
                 summary.worst_rel_rms = summary.worst_rel_rms.max(report.stats.rel_rms_error);
@@ -197,7 +214,23 @@ fn calibrate(folder: &Path, text: &Path, ui: &Ui) -> anyhow::Result<Calibration>
     Ok(calibration)
 }
 
-/// Quantizes and encodes one tensor and hands it to the writer; returns the quantization report.
+/// How [`compress_tensor`] stored a tensor.
+enum Stored {
+    /// Quantized, as the report says.
+    Quantized(Box<QuantReport>),
+    /// Losslessly: a preset's quantization of it would have taken more bytes.
+    Lossless {
+        /// Bytes of the quantized coding that was set aside.
+        quantized_bytes: usize,
+        /// Bytes of the lossless coding.
+        lossless_bytes: usize,
+    },
+}
+
+/// Quantizes and encodes one tensor and hands it to the writer. Under a preset, a tensor whose
+/// lossless coding is no larger than its quantized coding is stored losslessly instead (a
+/// checkpoint dequantized from a block format, for one, can code its blocks exactly in fewer
+/// bits than a preset's grids take).
 fn compress_tensor(
     writer: &mut EntroWriter,
     checkpoint: &SafetensorsCheckpoint,
@@ -206,7 +239,7 @@ fn compress_tensor(
     pool: &rayon::ThreadPool,
     source: &str,
     ui: &Ui,
-) -> anyhow::Result<QuantReport> {
+) -> anyhow::Result<Stored> {
     let name = tensor.name();
     let data = checkpoint.data(tensor)?;
     let floats = float_data(data, tensor.dtype())
@@ -235,9 +268,6 @@ fn compress_tensor(
     }
     .map_err(|err| anyhow!("{source}: {err}"))?;
     drop(floats);
-    // The source bytes are not read again: let the kernel drop their pages now,
-    // before the payload is allocated.
-    page_release::release(data);
     let encoded = encode_tensor(
         name,
         &codes,
@@ -247,10 +277,31 @@ fn compress_tensor(
         pool,
     )?;
     drop(codes);
+    if args.preset.is_some()
+        && let Some(layout) = tensor.dtype().float_layout()
+    {
+        let chunk = LosslessChunks::Default.elements(layout.element_bytes());
+        let lossless = encode_lossless_tensor(name, tensor.dtype(), data, chunk, pool)
+            .with_context(|| source.to_owned())?;
+        let quantized_bytes = encoded.file_bytes()?;
+        let lossless_bytes = lossless.file_bytes()?;
+        if lossless_bytes <= quantized_bytes {
+            page_release::release(data);
+            writer
+                .add_lossless_encoded(name, tensor.shape(), tensor.dtype(), &lossless)
+                .with_context(|| format!("{source}: tensor `{name}`"))?;
+            return Ok(Stored::Lossless {
+                quantized_bytes,
+                lossless_bytes,
+            });
+        }
+    }
+    // The source bytes are not read again: let the kernel drop their pages now.
+    page_release::release(data);
     writer
         .add_quantized(name, tensor.shape(), tensor.dtype(), &encoded)
         .with_context(|| format!("{source}: tensor `{name}`"))?;
-    Ok(report)
+    Ok(Stored::Quantized(Box::new(report)))
 }
 
 /// Decides every tensor's fate before any work, so that an unsupported tensor

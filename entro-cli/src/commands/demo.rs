@@ -342,8 +342,8 @@ fn write_report(
          errors are measured between the source and the decompressed safetensors, over every tensor.\n\
          per-tensor 4-bit has one scale for a whole matrix: the outliers stretch it and most weights\n\
          collapse onto a few codes (hence the tiny size and the large error). groups of 32 weights\n\
-         each get their own scale and zero point, which brings the error down but stores 64 bits\n\
-         of parameters per group (2 bits per weight) on top of the codes."
+         each get their own scale and zero point, which brings the error down at the cost of\n\
+         parameters per group (64 bits raw, entropy-coded in the file)."
     )?;
     Ok(())
 }
