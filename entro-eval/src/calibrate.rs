@@ -143,37 +143,17 @@ impl Calibration {
         text: &str,
         max_lines: Option<usize>,
     ) -> Result<Self> {
-        let tokenizer = dir.tokenizer()?;
-        let encode = |text: &str, special: bool| {
-            tokenizer
-                .encode(text, special)
-                .map(|encoding| encoding.get_ids().to_vec())
-                .map_err(|err| Error::Tokenizer {
-                    path: dir.root().join("tokenizer.json"),
-                    reason: err.to_string(),
-                })
-        };
+        let sequences = dir.encode_text(text, max_lines)?;
         let calibration = match dir.architecture() {
-            Architecture::Bert(config) => {
-                let mut sequences = Vec::new();
-                for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
-                    if max_lines.is_some_and(|max| sequences.len() >= max) {
-                        break;
-                    }
-                    let mut ids = encode(line, true)?;
-                    ids.truncate(config.max_position_embeddings);
-                    sequences.push(ids);
-                }
-                Self::bert(config, weights, &sequences)?
-            }
+            Architecture::Bert(config) => Self::bert(config, weights, &sequences)?,
             Architecture::Llama(config) => {
-                let tokens = encode(text, false)?;
                 let model = Llama::load(config, weights)?;
                 let mut calibration = Self::default();
-                for window in tokens
-                    .chunks(CALIBRATION_WINDOW)
-                    .take(MAX_CALIBRATION_WINDOWS)
-                {
+                let windows = sequences
+                    .iter()
+                    .flat_map(|tokens| tokens.chunks(CALIBRATION_WINDOW))
+                    .take(MAX_CALIBRATION_WINDOWS);
+                for window in windows {
                     model.forward_observed(window, &mut |names: &[String], inputs: &Tensor| {
                         calibration.record(names, inputs)
                     })?;

@@ -86,15 +86,10 @@ impl Evaluator {
     /// [`Error::Tokenizer`]; [`Error::TextTooShort`] when nothing can be scored; the errors of
     /// [`windows`] for a bad stride.
     pub fn new(model: ModelDir, text: &str, options: EvalOptions) -> Result<Self> {
-        let tokenizer = model.tokenizer()?;
-        let tokenizer_error = |err: tokenizers::Error| Error::Tokenizer {
-            path: model.root().join("tokenizer.json"),
-            reason: err.to_string(),
-        };
+        let mut sequences = model.encode_text(text, options.max_lines)?;
         let task = match model.architecture() {
             Architecture::Llama(_) => {
-                let encoding = tokenizer.encode(text, false).map_err(tokenizer_error)?;
-                let tokens = encoding.get_ids().to_vec();
+                let tokens = sequences.pop().unwrap_or_default();
                 windows(tokens.len(), options.stride)?;
                 Task::Perplexity {
                     tokens,
@@ -102,22 +97,14 @@ impl Evaluator {
                 }
             }
             Architecture::Bert(_) => {
-                let mut lines = Vec::new();
-                for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
-                    if options.max_lines.is_some_and(|max| lines.len() >= max) {
-                        break;
-                    }
-                    let encoding = tokenizer.encode(line, true).map_err(tokenizer_error)?;
-                    lines.push(encoding.get_ids().to_vec());
-                }
-                if lines.is_empty() {
+                if sequences.is_empty() {
                     return Err(Error::TextTooShort {
                         found: 0,
                         needed: 1,
                     });
                 }
                 Task::Embedding {
-                    lines,
+                    lines: sequences,
                     reference: None,
                 }
             }

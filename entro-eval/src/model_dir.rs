@@ -144,6 +144,41 @@ impl ModelDir {
         Ok(tokenizer)
     }
 
+    /// `text` as the model reads it, in token ids: for a BERT encoder one sequence per non-empty
+    /// line (trimmed, with the tokenizer's special tokens, truncated to
+    /// [`max_tokens`](Self::max_tokens)), at most `max_lines` of them; for a llama model one
+    /// sequence, the whole text without special tokens (no BOS).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tokenizer`] when the tokenizer cannot be loaded or fails on the text.
+    pub(crate) fn encode_text(
+        &self,
+        text: &str,
+        max_lines: Option<usize>,
+    ) -> Result<Vec<Vec<u32>>> {
+        let tokenizer = self.tokenizer()?;
+        let encode = |text: &str, special: bool| {
+            tokenizer
+                .encode(text, special)
+                .map(|encoding| encoding.get_ids().to_vec())
+                .map_err(|err| Error::Tokenizer {
+                    path: self.root.join("tokenizer.json"),
+                    reason: err.to_string(),
+                })
+        };
+        match self.architecture {
+            Architecture::Bert(_) => text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .take(max_lines.unwrap_or(usize::MAX))
+                .map(|line| encode(line, true))
+                .collect(),
+            Architecture::Llama(_) => Ok(vec![encode(text, false)?]),
+        }
+    }
+
     /// Loads the folder's own safetensors weights (single file or sharded).
     ///
     /// # Errors
