@@ -120,8 +120,7 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
                     &source,
                     ui,
                 )?;
-                let report = match stored {
-                    Stored::Quantized(report) => *report,
+                match stored {
                     Stored::Lossless {
                         quantized_bytes,
                         lossless_bytes,
@@ -133,23 +132,25 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
                             tensor.name(),
                             lossless_bytes as f64 * 8.0 / elements.max(1) as f64
                         ));
-                        bar.inc(tensor.byte_len() as u64);
-                        continue;
                     }
-                };
-                summary.quantized_tensors += 1;
-                summary.quantized_weights += elements;
-                summary.worst_rel_rms = summary.worst_rel_rms.max(report.stats.rel_rms_error);
-                summary.max_abs_error = summary.max_abs_error.max(report.stats.max_abs_error);
-                warnings.check(ui, tensor.name(), &report, &args.config);
-                ui.detail(format!(
-                    "quantized {}: {} {}, entropy {:.3} b/w, rel RMS error {:.3}%",
-                    tensor.name(),
-                    report.params.scheme,
-                    args.config.granularity,
-                    report.stats.entropy_bits,
-                    report.stats.rel_rms_error * 100.0
-                ));
+                    Stored::Quantized(report) => {
+                        summary.quantized_tensors += 1;
+                        summary.quantized_weights += elements;
+                        summary.worst_rel_rms =
+                            summary.worst_rel_rms.max(report.stats.rel_rms_error);
+                        summary.max_abs_error =
+                            summary.max_abs_error.max(report.stats.max_abs_error);
+                        warnings.check(ui, tensor.name(), &report, &args.config);
+                        ui.detail(format!(
+                            "quantized {}: {} {}, entropy {:.3} b/w, rel RMS error {:.3}%",
+                            tensor.name(),
+                            report.params.scheme,
+                            args.config.granularity,
+                            report.stats.entropy_bits,
+                            report.stats.rel_rms_error * 100.0
+                        ));
+                    }
+                }
             }
             Plan::Lossless => {
                 let (name, dtype) = (tensor.name(), tensor.dtype());
