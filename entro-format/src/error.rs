@@ -27,7 +27,8 @@ pub enum Error {
         /// What the file holds instead.
         found: String,
     },
-    /// The file is a `.entro` file of a version this reader does not know.
+    /// The file is a `.entro` file of another version than this reader's (a newer one, or version
+    /// 1, whose 8-bit chunks had another layout).
     #[error("unsupported .entro version {found} (this reader supports version {supported})")]
     UnsupportedVersion {
         /// The version the file declares.

@@ -12,7 +12,7 @@ pub const MAGIC: [u8; 8] = *b"ENTRO\0\r\n";
 pub const END_MAGIC: [u8; 8] = *b"ENTROEND";
 
 /// The format version this crate reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Bytes in the preamble: magic, version (`u32`), flags (`u32`).
 pub const PREAMBLE_LEN: usize = 16;
@@ -35,7 +35,7 @@ pub(crate) fn preamble() -> [u8; PREAMBLE_LEN] {
     let mut bytes = [0u8; PREAMBLE_LEN];
     bytes[..8].copy_from_slice(&MAGIC);
     LittleEndian::write_u32(&mut bytes[8..12], FORMAT_VERSION);
-    // Flags (bytes 12..16) stay zero: version 1 defines none.
+    // Flags (bytes 12..16) stay zero: no version defines any yet.
     bytes
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn check_preamble(file: &[u8]) -> Result<()> {
     if flags != 0 {
         return Err(Error::format(
             12,
-            "flags 0 (version 1 defines no flags)",
+            "flags 0 (no version defines any flags)",
             format!("{flags:#x}"),
         ));
     }
@@ -180,15 +180,17 @@ mod tests {
             check_preamble(&bad),
             Err(Error::Format { offset: 0, .. })
         ));
-        let mut newer = good;
-        newer[8] = 2;
-        assert!(matches!(
-            check_preamble(&newer),
-            Err(Error::UnsupportedVersion {
-                found: 2,
-                supported: FORMAT_VERSION
-            })
-        ));
+        for version in [1, FORMAT_VERSION + 1] {
+            let mut other = good;
+            other[8..12].copy_from_slice(&version.to_le_bytes());
+            assert!(matches!(
+                check_preamble(&other),
+                Err(Error::UnsupportedVersion {
+                    found,
+                    supported: FORMAT_VERSION
+                }) if found == version
+            ));
+        }
         let mut flagged = good;
         flagged[15] = 1;
         assert!(matches!(

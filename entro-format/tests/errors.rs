@@ -180,14 +180,14 @@ fn one_raw_tensor_file() -> Vec<u8> {
 #[test]
 fn newer_files_get_their_own_errors() {
     let mut bytes = one_raw_tensor_file();
-    bytes[8] = 2;
+    bytes[8] = 3;
     let err = EntroFile::from_bytes(bytes).unwrap_err();
     assert!(
         matches!(
             err,
             Error::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{err}"

@@ -1,48 +1,126 @@
 //! Chunk layout shared by the encoder and the decoder.
 //!
 //! A chunk codes a run of at most `chunk_codes` codes on its own. Its symbols are split into
-//! [`STREAMS`] consecutive quarters, each written as its own bit stream, so a decoder can run the four
-//! dependency chains side by side (as zstd's huff0 does). Layout:
+//! consecutive runs of (almost) equal length, each written as its own bit stream, so that a decoder
+//! can run several dependency chains side by side (as zstd's huff0 does with four). Two layouts:
 //!
-//! ```text
-//! [len0: u32 LE][len1: u32 LE][len2: u32 LE][stream 0][stream 1][stream 2][stream 3]
-//! ```
+//! - **narrow**, four streams: `[len0: u32 LE][len1][len2][stream 0][stream 1][stream 2][stream 3]`;
+//! - **wide**, [`WIDE_STREAMS`] streams: `[stream 0]..[stream 63][len0: u16 LE]..[len62]`. A
+//!   vector decoder runs all 64 at once, sixteen per register (see `decode/wide_kernel.rs`). The
+//!   lengths trail the streams so that every stream, the last one too, is followed by at least
+//!   126 bytes of the chunk: the vector loop may read a few bytes past a stream's end, and so it
+//!   runs to the last whole block of every stream instead of stopping short of the chunk's end.
 //!
-//! Stream 3's length is whatever is left. Each stream is little-endian and least significant bit
-//! first: a symbol's code is stored bit-reversed so that the decoder indexes its table with the low
-//! bits of a 64-bit window. A stream ends with zero bits up to the next byte boundary.
+//! The last stream's length is whatever is left. The layout follows from things the decoder
+//! already knows (the codebook and the chunk's code count), see [`Layout::of`]: wide where the
+//! vector decoder can take the chunk, namely byte symbols whose codes all fit its 12-bit table,
+//! with enough codes per stream to pay for the longer header, and few enough that every stream
+//! length fits 16 bits. Each stream is little-endian and least significant bit first: a symbol's
+//! code is stored bit-reversed so that the decoder indexes its table with the low bits of its
+//! window. A stream ends with zero bits up to the next byte boundary.
 
 use std::ops::Range;
 
-use crate::Alphabet;
+use crate::{Alphabet, Codebook};
 
-/// Interleaved bit streams per chunk.
-pub(crate) const STREAMS: usize = 4;
+/// Streams of a narrow chunk.
+pub(crate) const NARROW_STREAMS: usize = 4;
 
-/// Bytes of the chunk header (the lengths of all streams but the last).
-pub(crate) const HEADER_BYTES: usize = 4 * (STREAMS - 1);
+/// Streams of a wide chunk: four vector registers of sixteen 32-bit lanes.
+pub(crate) const WIDE_STREAMS: usize = 64;
+
+/// Longest code a wide chunk may use: two codes per 32-bit window reload (25 valid bits).
+pub(crate) const WIDE_MAX_CODE_LENGTH: u8 = crate::FAST_CODE_LENGTH;
+
+/// Fewest codes a wide chunk holds: 64 per stream (four vector blocks). The wide header is 114
+/// bytes longer than the narrow one: about 4 % of the smallest wide chunk of 8-bit weights and
+/// 0.25 % of a default one (64 Ki codes). The last, partial chunk of a tensor is usually smaller
+/// than the others; laid out wide, it too decodes in the vector loop, without the scalar tables.
+pub(crate) const WIDE_MIN_CODES: usize = WIDE_STREAMS * 64;
+
+/// Most codes a wide chunk holds: a stream then has at most 32 Ki codes of at most 12 bits,
+/// 48 KiB, so its length fits the header's 16 bits.
+pub(crate) const WIDE_MAX_CODES: usize = 1 << 21;
+
+const _: () = assert!(
+    (WIDE_MAX_CODES / WIDE_STREAMS) * WIDE_MAX_CODE_LENGTH as usize / 8 < u16::MAX as usize,
+    "wide stream lengths must fit u16"
+);
+
+/// Most bytes a chunk of `codes` codes coded with `codebook` takes beyond its codes' bits: its
+/// stream lengths plus the padding of its streams to whole bytes (at most one byte per stream
+/// beyond the total bits rounded up to bytes).
+pub fn chunk_overhead_bytes(codebook: &Codebook, codes: usize) -> usize {
+    let layout = Layout::of(codebook, codes);
+    layout.header_bytes() + layout.streams()
+}
+
+/// How a chunk's codes are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Four streams, `u32` lengths.
+    Narrow,
+    /// [`WIDE_STREAMS`] streams, `u16` lengths.
+    Wide,
+}
+
+impl Layout {
+    /// The layout of a chunk of `codes` codes coded with `codebook`.
+    pub(crate) fn of(codebook: &Codebook, codes: usize) -> Self {
+        Self::for_code(codebook.alphabet(), codebook.max_length(), codes)
+    }
+
+    /// [`Layout::of`] from the codebook's alphabet and longest code length.
+    pub(crate) fn for_code(alphabet: Alphabet, max_len: u8, codes: usize) -> Self {
+        let wide = alphabet == Alphabet::Bytes
+            && (1..=WIDE_MAX_CODE_LENGTH).contains(&max_len)
+            && (WIDE_MIN_CODES..=WIDE_MAX_CODES).contains(&codes);
+        if wide { Self::Wide } else { Self::Narrow }
+    }
+
+    /// Streams in the chunk.
+    pub(crate) fn streams(self) -> usize {
+        match self {
+            Self::Narrow => NARROW_STREAMS,
+            Self::Wide => WIDE_STREAMS,
+        }
+    }
+
+    /// Bytes of one stream length in the header.
+    pub(crate) fn length_bytes(self) -> usize {
+        match self {
+            Self::Narrow => 4,
+            Self::Wide => 2,
+        }
+    }
+
+    /// Bytes of the chunk header (the lengths of all streams but the last).
+    pub(crate) fn header_bytes(self) -> usize {
+        self.length_bytes() * (self.streams() - 1)
+    }
+}
 
 /// Where each stream's symbols and codes lie in a chunk of `codes` codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StreamSplit {
     /// Symbol index range of every stream.
-    pub(crate) symbols: [Range<usize>; STREAMS],
+    pub(crate) symbols: Vec<Range<usize>>,
     /// Code index range of every stream (the last may end in half a pair).
-    pub(crate) codes: [Range<usize>; STREAMS],
+    pub(crate) codes: Vec<Range<usize>>,
 }
 
 impl StreamSplit {
-    pub(crate) fn new(alphabet: Alphabet, codes: usize) -> Self {
+    pub(crate) fn new(alphabet: Alphabet, codes: usize, streams: usize) -> Self {
         let symbols = alphabet.symbols_for(codes);
-        let quarter = symbols.div_ceil(STREAMS);
+        let share = symbols.div_ceil(streams);
         let per_symbol = alphabet.codes_per_symbol();
-        let symbol_ranges: [Range<usize>; STREAMS] = std::array::from_fn(|stream| {
-            (stream * quarter).min(symbols)..((stream + 1) * quarter).min(symbols)
-        });
-        let code_ranges = std::array::from_fn(|stream| {
-            let range = &symbol_ranges[stream];
-            (range.start * per_symbol).min(codes)..(range.end * per_symbol).min(codes)
-        });
+        let symbol_ranges: Vec<Range<usize>> = (0..streams)
+            .map(|stream| (stream * share).min(symbols)..((stream + 1) * share).min(symbols))
+            .collect();
+        let code_ranges = symbol_ranges
+            .iter()
+            .map(|range| (range.start * per_symbol).min(codes)..(range.end * per_symbol).min(codes))
+            .collect();
         Self {
             symbols: symbol_ranges,
             codes: code_ranges,
@@ -57,18 +135,41 @@ mod tests {
     #[test]
     fn splits_cover_everything_in_order() {
         for alphabet in [Alphabet::Bytes, Alphabet::NibblePairs] {
-            for codes in 0..40 {
-                let split = StreamSplit::new(alphabet, codes);
-                assert_eq!(split.codes[0].start, 0);
-                assert_eq!(split.codes[STREAMS - 1].end, codes);
-                assert_eq!(split.symbols[STREAMS - 1].end, alphabet.symbols_for(codes));
-                for pair in split.codes.windows(2) {
-                    assert_eq!(pair[0].end, pair[1].start);
+            for streams in [NARROW_STREAMS, WIDE_STREAMS] {
+                for codes in 0..200 {
+                    let split = StreamSplit::new(alphabet, codes, streams);
+                    assert_eq!(split.codes.len(), streams);
+                    assert_eq!(split.codes[0].start, 0);
+                    assert_eq!(split.codes[streams - 1].end, codes);
+                    assert_eq!(split.symbols[streams - 1].end, alphabet.symbols_for(codes));
+                    for pair in split.codes.windows(2) {
+                        assert_eq!(pair[0].end, pair[1].start);
+                    }
                 }
             }
         }
-        let split = StreamSplit::new(Alphabet::NibblePairs, 9);
+        let split = StreamSplit::new(Alphabet::NibblePairs, 9, NARROW_STREAMS);
         assert_eq!(split.symbols, [0..2, 2..4, 4..5, 5..5]);
         assert_eq!(split.codes, [0..4, 4..8, 8..9, 9..9]);
+    }
+
+    #[test]
+    fn wide_layout_needs_short_byte_codes_and_a_mid_sized_chunk() {
+        let wide = |alphabet, max_len, codes| Layout::for_code(alphabet, max_len, codes);
+        assert_eq!(wide(Alphabet::Bytes, 12, WIDE_MIN_CODES), Layout::Wide);
+        assert_eq!(wide(Alphabet::Bytes, 1, WIDE_MAX_CODES), Layout::Wide);
+        assert_eq!(wide(Alphabet::Bytes, 13, 1 << 16), Layout::Narrow);
+        assert_eq!(wide(Alphabet::Bytes, 0, 1 << 16), Layout::Narrow);
+        assert_eq!(wide(Alphabet::NibblePairs, 8, 1 << 16), Layout::Narrow);
+        assert_eq!(
+            wide(Alphabet::Bytes, 12, WIDE_MIN_CODES - 1),
+            Layout::Narrow
+        );
+        assert_eq!(
+            wide(Alphabet::Bytes, 12, WIDE_MAX_CODES + 1),
+            Layout::Narrow
+        );
+        assert_eq!(Layout::Wide.header_bytes(), 126);
+        assert_eq!(Layout::Narrow.header_bytes(), 12);
     }
 }

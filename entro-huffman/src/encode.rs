@@ -1,6 +1,6 @@
-//! Chunked encoding into four interleaved bit streams per chunk.
+//! Chunked encoding into interleaved bit streams (4, or 64 in the wide layout) per chunk.
 
-use crate::chunk::{HEADER_BYTES, STREAMS, StreamSplit};
+use crate::chunk::{Layout, StreamSplit};
 use crate::{Alphabet, Codebook, EncodeError, MAX_CHUNK_CODES};
 
 /// Where one chunk lies in the encoder's output and how many codes it holds.
@@ -57,7 +57,9 @@ pub fn encode(
     for (chunk_index, chunk) in codes.chunks(chunk_codes).enumerate() {
         let start = out.len();
         let first_code = chunk_index * chunk_codes;
-        if let Err(err) = encode_chunk(chunk, chunk_index, first_code, &table, alphabet, out) {
+        let layout = Layout::of(codebook, chunk.len());
+        let at = (chunk_index, first_code);
+        if let Err(err) = encode_chunk(chunk, at, layout, &table, alphabet, out) {
             out.truncate(base);
             return Err(err);
         }
@@ -98,19 +100,25 @@ impl EncodeTable {
     }
 }
 
-/// Writes one chunk: header, then the four streams.
+/// Writes one chunk, the `chunk_index`-th, whose first code is the stream's `first_code`-th:
+/// its streams and their lengths.
 fn encode_chunk(
     chunk: &[u8],
-    chunk_index: usize,
-    first_code: usize,
+    (chunk_index, first_code): (usize, usize),
+    layout: Layout,
     table: &EncodeTable,
     alphabet: Alphabet,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    let header_at = out.len();
-    out.resize(header_at + HEADER_BYTES, 0);
-    let split = StreamSplit::new(alphabet, chunk.len());
-    for stream in 0..STREAMS {
+    let chunk_start = out.len();
+    // A narrow chunk's stream lengths lead, a wide chunk's trail (see `chunk.rs`).
+    let mut lengths = Vec::with_capacity(layout.header_bytes());
+    if layout == Layout::Narrow {
+        out.resize(chunk_start + layout.header_bytes(), 0);
+    }
+    let streams = layout.streams();
+    let split = StreamSplit::new(alphabet, chunk.len(), streams);
+    for stream in 0..streams {
         let stream_start = out.len();
         let codes = &chunk[split.codes[stream].clone()];
         let first = first_code + split.codes[stream].start;
@@ -137,16 +145,22 @@ fn encode_chunk(
             }
         }
         writer.finish();
-        if stream < STREAMS - 1 {
-            let len = u32::try_from(out.len() - stream_start).map_err(|_| {
-                EncodeError::ChunkTooLarge {
+        if stream < streams - 1 {
+            let len = out.len() - stream_start;
+            let width = layout.length_bytes();
+            let field = u32::try_from(len)
+                .ok()
+                .filter(|&len| width == 4 || u16::try_from(len).is_ok())
+                .ok_or(EncodeError::ChunkTooLarge {
                     chunk: chunk_index,
-                    bytes: out.len() - header_at,
-                }
-            })?;
-            out[header_at + 4 * stream..header_at + 4 * stream + 4]
-                .copy_from_slice(&len.to_le_bytes());
+                    bytes: out.len() - chunk_start,
+                })?;
+            lengths.extend_from_slice(&field.to_le_bytes()[..width]);
         }
+    }
+    match layout {
+        Layout::Narrow => out[chunk_start..chunk_start + lengths.len()].copy_from_slice(&lengths),
+        Layout::Wide => out.extend_from_slice(&lengths),
     }
     Ok(())
 }
@@ -253,6 +267,18 @@ mod tests {
         let codebook = Codebook::build(&codes, Alphabet::Bytes, 11).unwrap();
         let mut out = Vec::new();
         let chunks = encode(&codes, &codebook, 64, &mut out).unwrap();
-        assert_eq!(chunks[0].len as usize, HEADER_BYTES + 64 / 8);
+        assert_eq!(
+            chunks[0].len as usize,
+            Layout::Narrow.header_bytes() + 64 / 8
+        );
+        // A wide chunk: 64 streams of one-bit codes.
+        let codes = [42u8; crate::chunk::WIDE_MIN_CODES];
+        let chunks = encode(&codes, &codebook, codes.len(), &mut out).unwrap();
+        assert_eq!(Layout::of(&codebook, codes.len()), Layout::Wide);
+        let stream_bytes = codes.len() / crate::chunk::WIDE_STREAMS / 8;
+        assert_eq!(
+            chunks[0].len as usize,
+            Layout::Wide.header_bytes() + crate::chunk::WIDE_STREAMS * stream_bytes
+        );
     }
 }

@@ -86,9 +86,12 @@ fn decode_input_serialized(codes: &[u8], codebook: &Codebook) -> Vec<u8> {
     input
 }
 
-/// Valid `huffman_decode` inputs covering each codebook layout, both alphabets and long codes.
+/// Valid `huffman_decode` inputs covering each codebook layout, both alphabets, long codes and
+/// the wide chunk layout.
 fn decode_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let bytes8 = skewed(3000, 256, 1);
+    // Enough codes of at most 12 bits for the wide 64-stream layout.
+    let wide = skewed(5000, 256, 8);
     let few = skewed(700, 12, 2);
     let nibbles = skewed(1001, 16, 3);
     let mut exponential = Vec::new();
@@ -124,6 +127,10 @@ fn decode_seeds() -> Vec<(&'static str, Vec<u8>)> {
             decode_input_serialized(&sample, &build(&exponential, Alphabet::Bytes, 15)),
         ),
         ("built-pairs", built),
+        (
+            "wide-bytes",
+            decode_input_serialized(&wide, &build(&wide, Alphabet::Bytes, 12)),
+        ),
     ]
 }
 
@@ -141,6 +148,8 @@ fn roundtrip_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("best4", input(2, 12, 127, skewed(400, 16, 6))),
         ("best8-odd", input(3 | 8, 9, 30, skewed(250, 40, 7))),
         ("single-symbol", input(0, 1, 7, vec![42; 20])),
+        // A wide chunk of 5000 codes, then a narrow one of 4000.
+        ("wide-then-narrow", input(0, 12, 4999, skewed(9000, 256, 9))),
     ]
 }
 

@@ -209,3 +209,43 @@ fn codes_longer_than_the_table_round_trip() {
         assert_round_trip(&codes, &codebook, 10_000);
     }
 }
+
+/// `len` codes from `seed`, skewed like quantized weights around 128 (a few symbols get long codes
+/// unless the limit cuts them).
+fn seeded_codes(seed: u64, len: usize, skew: u32) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let r = u32::try_from(state >> 40).unwrap() % 1024;
+            let offset = r.pow(2) / (1024 * 1024 / (skew * 4)).max(1);
+            let signed = if state >> 39 & 1 == 0 {
+                128 + offset
+            } else {
+                128u32.saturating_sub(offset)
+            };
+            u8::try_from(signed.min(255)).unwrap()
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Chunks of 16 Ki codes and more with codes of at most 12 bits take the wide 64-stream layout,
+    /// which the vector loop decodes where the CPU has it.
+    #[test]
+    fn wide_chunks_round_trip(
+        seed in any::<u64>(),
+        len in 16_384usize..90_000,
+        chunk_codes in 16_000usize..40_000,
+        max_len in 8u8..=12,
+        skew in 1u32..=64,
+    ) {
+        let codes = seeded_codes(seed, len, skew);
+        let codebook = Codebook::build(&codes, Alphabet::Bytes, max_len).unwrap();
+        assert_round_trip(&codes, &codebook, chunk_codes);
+    }
+}

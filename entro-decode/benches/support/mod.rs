@@ -54,9 +54,14 @@ pub(crate) fn smollm2_entro() -> Option<PathBuf> {
         let mut output = std::fs::File::create(temp).expect("create the fixture");
         zstd::stream::copy_decode(input, &mut output).expect("decompress the checkpoint");
     });
-    Some(once(&folder.join("model-8bit.entro"), |temp| {
+    Some(once(&folder.join(entro_name()), |temp| {
         compress(&safetensors, temp)
     }))
+}
+
+/// The cached `.entro` file's name: a new format version makes new fixtures.
+fn entro_name() -> String {
+    format!("model-8bit-v{}.entro", entro_format::FORMAT_VERSION)
 }
 
 /// A synthetic llama-shaped checkpoint of about `params` weights as `.entro`.
@@ -66,7 +71,7 @@ pub(crate) fn synthetic_entro(params: u64) -> PathBuf {
         write_safetensors(&SyntheticModel::with_params(params, 42), temp)
             .expect("write the synthetic model");
     });
-    once(&folder.join("model-8bit.entro"), |temp| {
+    once(&folder.join(entro_name()), |temp| {
         compress(&safetensors, temp)
     })
 }

@@ -4,16 +4,75 @@
 use super::kernel;
 use super::lane::Lane;
 use super::reader::StreamReader;
+use std::sync::OnceLock;
+
 use super::table::{
-    Entries, LongCodes, TABLE_BITS, build_entries, entry_bits, entry_codes, symbol_words,
-    table_index,
+    ElementShape, Entries, LongCodes, TABLE_BITS, build_entries_from_words, entry_bits,
+    entry_codes, symbol_words, table_index,
 };
-use crate::chunk::STREAMS;
+use super::wide_kernel::{self, WideTable};
+use crate::chunk::NARROW_STREAMS;
 use crate::{Alphabet, Codebook, DecodeError};
 
-/// What decoding a non-empty codebook needs.
+/// What decoding a non-empty codebook needs: the vector loop's table where it runs, and the scalar
+/// loops' tables, built on first use. A wide chunk whose streams all hold whole blocks (every
+/// full chunk of the default size, for one) never needs the scalar tables, and building them
+/// takes about as long as decoding 50 000 codes.
 #[derive(Clone, Debug)]
 pub(super) struct Tables {
+    /// Longest code length in the codebook.
+    pub(super) max_len: u8,
+    /// The vector loop's table, where the codebook and the CPU allow it.
+    pub(super) wide: Option<WideTable>,
+    scalar: OnceLock<ScalarTables>,
+    codebook: Codebook,
+    /// The output elements of each symbol, packed like an entry's value bits.
+    symbol_words: Box<[u64; 256]>,
+    shape: ElementShape,
+}
+
+impl Tables {
+    /// The tables of a codebook whose output elements are `values[code]`; `None` for the empty
+    /// codebook.
+    pub(super) fn build<T: Lane>(codebook: &Codebook, values: &[T; 256]) -> Option<Self> {
+        if codebook.is_empty() {
+            return None;
+        }
+        Some(Self {
+            max_len: codebook.max_length(),
+            wide: WideTable::build(codebook, values),
+            scalar: OnceLock::new(),
+            codebook: codebook.clone(),
+            symbol_words: symbol_words(codebook.alphabet(), values),
+            shape: ElementShape::of::<T>(),
+        })
+    }
+
+    /// The scalar loops' tables, built on the first call.
+    pub(super) fn scalar(&self) -> &ScalarTables {
+        self.scalar.get_or_init(|| {
+            ScalarTables::new(&self.codebook, self.symbol_words.clone(), self.shape)
+        })
+    }
+
+    /// Runs the vector loop over all streams of a wide chunk where it is available (otherwise does
+    /// nothing), until some stream nears its end; `pos[k]` is where stream `k` continues.
+    pub(super) fn drive_wide<T: Lane>(
+        &self,
+        chunk: &[u8],
+        readers: &mut [StreamReader],
+        outs: &mut [&mut [T]],
+        pos: &mut [usize],
+    ) {
+        if let Some(wide) = &self.wide {
+            wide_kernel::decode(wide, chunk, readers, outs, pos);
+        }
+    }
+}
+
+/// The scalar loops' tables.
+#[derive(Clone, Debug)]
+pub(super) struct ScalarTables {
     pub(super) alphabet: Alphabet,
     pub(super) entries: Box<Entries>,
     pub(super) long: LongCodes,
@@ -25,24 +84,19 @@ pub(super) struct Tables {
     pub(super) symbol_words: Box<[u64; 256]>,
 }
 
-impl Tables {
-    /// The tables of a codebook whose output elements are `values[code]`; `None` for the empty
-    /// codebook.
-    pub(super) fn build<T: Lane>(codebook: &Codebook, values: &[T; 256]) -> Option<Self> {
-        if codebook.is_empty() {
-            return None;
-        }
+impl ScalarTables {
+    fn new(codebook: &Codebook, symbol_words: Box<[u64; 256]>, shape: ElementShape) -> Self {
         let alphabet = codebook.alphabet();
-        let entries = build_entries(codebook, values);
+        let entries = build_entries_from_words(codebook, &symbol_words, shape);
         let widest = entries.iter().map(|&entry| entry_codes(entry)).max();
-        Some(Self {
+        Self {
             alphabet,
             long: LongCodes::new(codebook),
             max_len: codebook.max_length(),
             max_entry_codes: widest.unwrap_or(0).max(alphabet.codes_per_symbol()),
-            symbol_words: symbol_words(alphabet, values),
+            symbol_words,
             entries,
-        })
+        }
     }
 
     /// Whether some code is longer than the primary table (the hot loop must check for them).
@@ -65,10 +119,10 @@ impl Tables {
     pub(super) fn drive4<T: Lane>(
         &self,
         chunk: &[u8],
-        readers: &mut [StreamReader; STREAMS],
-        outs: [&mut [T]; STREAMS],
-        limits: [usize; STREAMS],
-        pos: &mut [usize; STREAMS],
+        readers: &mut [StreamReader; NARROW_STREAMS],
+        outs: [&mut [T]; NARROW_STREAMS],
+        limits: [usize; NARROW_STREAMS],
+        pos: &mut [usize; NARROW_STREAMS],
     ) {
         kernel::decode4(self, chunk, readers, outs, limits, pos);
     }
@@ -122,10 +176,7 @@ impl Tables {
 }
 
 /// Checks that every stream ended exactly on its last byte with zero padding.
-pub(super) fn finish(
-    chunk_index: usize,
-    readers: &[StreamReader; STREAMS],
-) -> Result<(), DecodeError> {
+pub(super) fn finish(chunk_index: usize, readers: &[StreamReader]) -> Result<(), DecodeError> {
     for (stream, reader) in readers.iter().enumerate() {
         let (consumed, total) = (reader.consumed_bits(), reader.total_bits());
         let base = reader.start as u64 * 8;

@@ -18,7 +18,7 @@
 //!   remain), so at most 63 bits: a reload moves the input pointer by at most 7 bytes. The batch
 //!   reads 8 bytes at `ip_0 + 7j` for `j <= n`, and `ip_0 + 7n + 8 <= chunk.len()`;
 //! - output: an iteration writes at most `P` elements (`LOOKUPS` entries of at most
-//!   [`Tables::max_entry_codes`] elements, plus one long symbol), and every store starts at or before
+//!   [`ScalarTables::max_entry_codes`](super::drive::ScalarTables::max_entry_codes) elements, plus one long symbol), and every store starts at or before
 //!   the iteration's last element position, so `P n + S <= room` keeps every 8-byte store (`S`
 //!   elements: 8 codes or 4 mapped 16-bit values, [`Lane::PER_STORE`]) inside the slice, and
 //!   `P n <= limit - pos` keeps the number of elements within the caller's limit.
@@ -38,7 +38,7 @@
     reason = "bounds-check-free hot loop; bounds proven per batch, see module docs"
 )]
 
-use super::drive::Tables;
+use super::drive::ScalarTables as Tables;
 use super::lane::Lane;
 use super::reader::StreamReader;
 use super::table::{MAX_CODES_PER_ENTRY, TABLE_BITS, entry_codes, entry_shift, table_index};

@@ -22,6 +22,9 @@ pub(super) trait Lane: Copy + Default + std::fmt::Debug {
 
     /// The `index`-th element of a packed word.
     fn nth(word: u64, index: usize) -> Self;
+
+    /// `value` as the low bits of a 32-bit word (the vector table's element field).
+    fn widen(value: Self) -> u32;
 }
 
 impl Lane for u8 {
@@ -33,6 +36,10 @@ impl Lane for u8 {
 
     fn nth(word: u64, index: usize) -> Self {
         word.to_le_bytes()[index]
+    }
+
+    fn widen(value: Self) -> u32 {
+        u32::from(value)
     }
 }
 
@@ -48,6 +55,10 @@ impl Lane for u16 {
     fn nth(word: u64, index: usize) -> Self {
         let bytes = word.to_le_bytes();
         Self::from_ne_bytes([bytes[2 * index], bytes[2 * index + 1]])
+    }
+
+    fn widen(value: Self) -> u32 {
+        u32::from(value)
     }
 }
 

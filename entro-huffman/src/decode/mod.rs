@@ -6,10 +6,11 @@ mod lane;
 mod reader;
 mod table;
 mod wide;
+mod wide_kernel;
 
-use crate::chunk::{HEADER_BYTES, STREAMS, StreamSplit};
+use crate::chunk::{Layout, NARROW_STREAMS, StreamSplit};
 use crate::{Alphabet, ChunkInfo, Codebook, DecodeError};
-use drive::{Tables, finish};
+use drive::{ScalarTables, Tables, finish};
 use lane::Lane;
 use reader::StreamReader;
 use table::{IDENTITY, TABLE_BITS};
@@ -92,48 +93,20 @@ impl DecodeTable {
         out: &mut [T],
     ) -> Result<(), DecodeError> {
         let tables = self.tables.as_ref();
-        let mut readers = prepare(tables, chunk_index, chunk, out.len())?;
+        let layout = layout_for(self.alphabet, tables, out.len());
+        let mut readers = prepare(tables, layout, chunk_index, chunk, out.len())?;
         if let Some(tables) = tables {
-            let split = StreamSplit::new(self.alphabet, out.len());
-            let mut outs = split_four(out, &split);
+            let split = StreamSplit::new(self.alphabet, out.len(), layout.streams());
+            let mut outs = split_streams(out, &split);
             // Each block has 8 bytes of slack for the kernel's overhanging stores.
-            let mut scratch = [[0u8; MAPPED_BLOCK + 8]; STREAMS];
-            let mut done = [0usize; STREAMS];
-            loop {
-                let left: [usize; STREAMS] = std::array::from_fn(|k| outs[k].len() - done[k]);
-                if left.iter().any(|&left| left < MAPPED_TAIL) {
-                    break;
-                }
-                let [s0, s1, s2, s3] = &mut scratch;
-                let blocks = [&mut s0[..], &mut s1[..], &mut s2[..], &mut s3[..]];
-                let limits = left.map(|left| left.min(MAPPED_BLOCK));
-                let mut pos = [0usize; STREAMS];
-                tables.drive4(chunk, &mut readers, blocks, limits, &mut pos);
-                for k in 0..STREAMS {
-                    map_codes(&scratch[k][..pos[k]], lut, &mut outs[k][done[k]..]);
-                    done[k] += pos[k];
-                }
-                if pos == [0; STREAMS] {
-                    break;
-                }
-            }
-            for (k, reader) in readers.iter_mut().enumerate() {
-                let (out, block) = (&mut outs[k], &mut scratch[k]);
-                loop {
-                    let limit = MAPPED_BLOCK.min(out.len() - done[k]);
-                    let mut pos = 0;
-                    tables.drive1(chunk, reader, &mut block[..], limit, &mut pos);
-                    map_codes(&block[..pos], lut, &mut out[done[k]..]);
-                    done[k] += pos;
-                    if pos == 0 {
-                        break;
-                    }
-                }
-                while done[k] < out.len() {
-                    let count = MAPPED_BLOCK.min(out.len() - done[k]);
-                    tables.decode_exact(chunk, reader, &mut block[..count]);
-                    map_codes(&block[..count], lut, &mut out[done[k]..]);
-                    done[k] += count;
+            let mut scratch = [[0u8; MAPPED_BLOCK + 8]; NARROW_STREAMS];
+            for (readers, outs) in readers
+                .chunks_exact_mut(NARROW_STREAMS)
+                .zip(outs.chunks_exact_mut(NARROW_STREAMS))
+            {
+                if let (Ok(readers), [o0, o1, o2, o3]) = (readers.try_into(), outs) {
+                    let outs = [&mut **o0, &mut **o1, &mut **o2, &mut **o3];
+                    decode_four_mapped(tables.scalar(), chunk, readers, outs, lut, &mut scratch);
                 }
             }
         }
@@ -182,7 +155,13 @@ impl DecodeTable {
     }
 }
 
-/// Decodes one chunk into `out`, four streams at a time, then each stream's tail exactly.
+/// The layout of a chunk of `codes` codes, from what the decoder knows of its codebook.
+fn layout_for(alphabet: Alphabet, tables: Option<&Tables>, codes: usize) -> Layout {
+    Layout::for_code(alphabet, tables.map_or(0, |tables| tables.max_len), codes)
+}
+
+/// Decodes one chunk into `out`: all streams of a wide chunk with the vector loop where it runs,
+/// then four streams at a time, then each stream's tail exactly.
 fn decode_lanes<T: Lane>(
     alphabet: Alphabet,
     tables: Option<&Tables>,
@@ -190,74 +169,164 @@ fn decode_lanes<T: Lane>(
     chunk: &[u8],
     out: &mut [T],
 ) -> Result<(), DecodeError> {
-    let mut readers = prepare(tables, chunk_index, chunk, out.len())?;
+    let layout = layout_for(alphabet, tables, out.len());
+    let mut readers = prepare(tables, layout, chunk_index, chunk, out.len())?;
     if let Some(tables) = tables {
-        let split = StreamSplit::new(alphabet, out.len());
-        let [o0, o1, o2, o3] = split_four(out, &split);
-        let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
-        let mut pos = [0usize; STREAMS];
-        let outs = [&mut *o0, &mut *o1, &mut *o2, &mut *o3];
-        tables.drive4(chunk, &mut readers, outs, limits, &mut pos);
-        for ((reader, out), pos) in readers.iter_mut().zip([o0, o1, o2, o3]).zip(pos) {
+        let split = StreamSplit::new(alphabet, out.len(), layout.streams());
+        let mut outs = split_streams(out, &split);
+        let mut pos = vec![0usize; layout.streams()];
+        if layout == Layout::Wide {
+            tables.drive_wide(chunk, &mut readers, &mut outs, &mut pos);
+        }
+        for ((readers, outs), pos) in readers
+            .chunks_exact_mut(NARROW_STREAMS)
+            .zip(outs.chunks_exact_mut(NARROW_STREAMS))
+            .zip(pos.chunks_exact_mut(NARROW_STREAMS))
+        {
+            if let (Ok(readers), [o0, o1, o2, o3], Ok(pos)) =
+                (readers.try_into(), outs, <&mut [usize; 4]>::try_from(pos))
+            {
+                let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
+                if (0..NARROW_STREAMS).all(|k| pos[k] == limits[k]) {
+                    continue;
+                }
+                let outs = [&mut **o0, &mut **o1, &mut **o2, &mut **o3];
+                tables.scalar().drive4(chunk, readers, outs, limits, pos);
+            }
+        }
+        for ((reader, out), &pos) in readers.iter_mut().zip(outs).zip(&pos) {
+            if pos == out.len() {
+                continue;
+            }
             let mut pos = pos;
-            tables.drive1(chunk, reader, out, out.len(), &mut pos);
-            tables.decode_exact(chunk, reader, &mut out[pos..]);
+            let scalar = tables.scalar();
+            scalar.drive1(chunk, reader, out, out.len(), &mut pos);
+            scalar.decode_exact(chunk, reader, &mut out[pos..]);
         }
     }
     finish(chunk_index, &readers)
 }
 
+/// Decodes four streams to `lut[code]` through small code buffers, four streams side by side
+/// while every stream has codes left, then each stream on its own.
+fn decode_four_mapped<T: Copy>(
+    tables: &ScalarTables,
+    chunk: &[u8],
+    readers: &mut [StreamReader; NARROW_STREAMS],
+    mut outs: [&mut [T]; NARROW_STREAMS],
+    lut: &[T; 256],
+    scratch: &mut [[u8; MAPPED_BLOCK + 8]; NARROW_STREAMS],
+) {
+    let mut done = [0usize; NARROW_STREAMS];
+    loop {
+        let left: [usize; NARROW_STREAMS] = std::array::from_fn(|k| outs[k].len() - done[k]);
+        if left.iter().any(|&left| left < MAPPED_TAIL) {
+            break;
+        }
+        let [s0, s1, s2, s3] = &mut *scratch;
+        let blocks = [&mut s0[..], &mut s1[..], &mut s2[..], &mut s3[..]];
+        let limits = left.map(|left| left.min(MAPPED_BLOCK));
+        let mut pos = [0usize; NARROW_STREAMS];
+        tables.drive4(chunk, readers, blocks, limits, &mut pos);
+        for k in 0..NARROW_STREAMS {
+            map_codes(&scratch[k][..pos[k]], lut, &mut outs[k][done[k]..]);
+            done[k] += pos[k];
+        }
+        if pos == [0; NARROW_STREAMS] {
+            break;
+        }
+    }
+    for (k, reader) in readers.iter_mut().enumerate() {
+        let (out, block) = (&mut outs[k], &mut scratch[k]);
+        loop {
+            let limit = MAPPED_BLOCK.min(out.len() - done[k]);
+            let mut pos = 0;
+            tables.drive1(chunk, reader, &mut block[..], limit, &mut pos);
+            map_codes(&block[..pos], lut, &mut out[done[k]..]);
+            done[k] += pos;
+            if pos == 0 {
+                break;
+            }
+        }
+        while done[k] < out.len() {
+            let count = MAPPED_BLOCK.min(out.len() - done[k]);
+            tables.decode_exact(chunk, reader, &mut block[..count]);
+            map_codes(&block[..count], lut, &mut out[done[k]..]);
+            done[k] += count;
+        }
+    }
+}
+
 /// Parses the chunk header into one reader per stream.
 fn prepare(
     tables: Option<&Tables>,
+    layout: Layout,
     chunk_index: usize,
     chunk: &[u8],
     codes: usize,
-) -> Result<[StreamReader; STREAMS], DecodeError> {
-    let header = chunk
-        .get(..HEADER_BYTES)
-        .ok_or(DecodeError::HeaderTruncated {
-            chunk: chunk_index,
-            bit_offset: chunk.len() as u64 * 8,
-            needed: HEADER_BYTES,
-            found: chunk.len(),
-        })?;
-    let mut bounds = [HEADER_BYTES; STREAMS + 1];
-    let mut end = HEADER_BYTES as u64;
-    for (stream, field) in header.chunks_exact(4).enumerate() {
-        let mut len = [0u8; 4];
-        len.copy_from_slice(field);
-        end += u64::from(u32::from_le_bytes(len));
-        if end > chunk.len() as u64 {
-            return Err(DecodeError::StreamLengthMismatch {
-                chunk: chunk_index,
-                bit_offset: HEADER_BYTES as u64 * 8,
-                declared: end - HEADER_BYTES as u64,
-                available: (chunk.len() - HEADER_BYTES) as u64,
-            });
+) -> Result<Vec<StreamReader>, DecodeError> {
+    let header_bytes = layout.header_bytes();
+    let truncated = DecodeError::HeaderTruncated {
+        chunk: chunk_index,
+        bit_offset: chunk.len() as u64 * 8,
+        needed: header_bytes,
+        found: chunk.len(),
+    };
+    // A narrow chunk's stream lengths lead, a wide chunk's trail (see `chunk.rs`).
+    let (header, first, streams_end) = match layout {
+        Layout::Narrow => (
+            chunk.get(..header_bytes).ok_or(truncated)?,
+            header_bytes,
+            chunk.len(),
+        ),
+        Layout::Wide => {
+            let trailer_at = chunk.len().checked_sub(header_bytes).ok_or(truncated)?;
+            (&chunk[trailer_at..], 0, trailer_at)
         }
-        // end <= chunk.len() was just checked, so it fits usize.
-        bounds[stream + 1] = usize::try_from(end).unwrap_or(chunk.len());
+    };
+    let mismatch = |declared| DecodeError::StreamLengthMismatch {
+        chunk: chunk_index,
+        bit_offset: if first == 0 { streams_end } else { first } as u64 * 8,
+        declared,
+        available: (streams_end - first) as u64,
+    };
+    let streams = layout.streams();
+    let mut bounds = vec![first; streams + 1];
+    let mut end = first as u64;
+    for (stream, field) in header.chunks_exact(layout.length_bytes()).enumerate() {
+        let mut len = [0u8; 4];
+        len[..field.len()].copy_from_slice(field);
+        end += u64::from(u32::from_le_bytes(len));
+        if end > streams_end as u64 {
+            return Err(mismatch(end - first as u64));
+        }
+        // end <= streams_end was just checked, so it fits usize.
+        bounds[stream + 1] = usize::try_from(end).unwrap_or(streams_end);
     }
-    bounds[STREAMS] = chunk.len();
+    bounds[streams] = streams_end;
     if codes > 0 && tables.is_none() {
         return Err(DecodeError::EmptyCodebook {
             chunk: chunk_index,
-            bit_offset: HEADER_BYTES as u64 * 8,
+            bit_offset: first as u64 * 8,
             codes,
         });
     }
-    Ok(std::array::from_fn(|k| {
-        StreamReader::new(bounds[k], bounds[k + 1])
-    }))
+    Ok(bounds
+        .windows(2)
+        .map(|bounds| StreamReader::new(bounds[0], bounds[1]))
+        .collect())
 }
 
 /// Splits `out` at the stream boundaries.
-fn split_four<'a, T>(out: &'a mut [T], split: &StreamSplit) -> [&'a mut [T]; STREAMS] {
-    let (first, rest) = out.split_at_mut(split.codes[0].len());
-    let (second, rest) = rest.split_at_mut(split.codes[1].len());
-    let (third, fourth) = rest.split_at_mut(split.codes[2].len());
-    [first, second, third, fourth]
+fn split_streams<'a, T>(out: &'a mut [T], split: &StreamSplit) -> Vec<&'a mut [T]> {
+    let mut rest = out;
+    let mut streams = Vec::with_capacity(split.codes.len());
+    for range in &split.codes {
+        let (stream, tail) = std::mem::take(&mut rest).split_at_mut(range.len());
+        streams.push(stream);
+        rest = tail;
+    }
+    streams
 }
 
 #[inline]

@@ -22,7 +22,7 @@ pub(super) const MAX_CODES_PER_ENTRY: usize = 6;
 
 /// Input bits per primary lookup: 2^12 entries of 8 bytes are 32 KiB, inside a 48 KiB L1 cache,
 /// and four lookups fit the 56 bits a refill guarantees.
-pub(super) const TABLE_BITS: u32 = 12;
+pub(super) const TABLE_BITS: u32 = crate::FAST_CODE_LENGTH as u32;
 
 /// Entries in the primary table.
 pub(super) const TABLE_SIZE: usize = 1 << TABLE_BITS;
@@ -60,7 +60,36 @@ pub(super) fn entry_codes(entry: u64) -> usize {
 
 /// The primary table of a non-empty codebook, whose output elements are `values[code]` packed as
 /// `T` (codes themselves when `values` is the identity).
+#[cfg(test)]
 pub(super) fn build_entries<T: Lane>(codebook: &Codebook, values: &[T; 256]) -> Box<Entries> {
+    let words = symbol_words(codebook.alphabet(), values);
+    build_entries_from_words(codebook, &words, ElementShape::of::<T>())
+}
+
+/// How output elements pack into an entry's 48 value bits.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ElementShape {
+    /// Bits per element.
+    pub(super) bits: u32,
+    /// Most elements per entry.
+    pub(super) per_entry: usize,
+}
+
+impl ElementShape {
+    pub(super) fn of<T: Lane>() -> Self {
+        Self {
+            bits: T::BITS,
+            per_entry: T::PER_ENTRY,
+        }
+    }
+}
+
+/// [`build_entries`] from each symbol's packed output elements (see [`symbol_words`]).
+pub(super) fn build_entries_from_words(
+    codebook: &Codebook,
+    words: &[u64; 256],
+    shape: ElementShape,
+) -> Box<Entries> {
     let lengths = codebook.lengths();
     let codes = codebook.canonical_codes();
 
@@ -77,8 +106,9 @@ pub(super) fn build_entries<T: Lane>(codebook: &Codebook, values: &[T; 256]) -> 
         }
     }
 
-    let alphabet = codebook.alphabet();
-    let per_symbol = alphabet.codes_per_symbol();
+    let per_symbol = codebook.alphabet().codes_per_symbol();
+    // One or two elements per symbol.
+    let symbol_bits = shape.bits * u32::try_from(per_symbol).unwrap_or(2);
     let mut entries = Box::new([0u64; TABLE_SIZE]);
     for (index, entry) in entries.iter_mut().enumerate() {
         let mut used_bits = 0u32;
@@ -90,14 +120,12 @@ pub(super) fn build_entries<T: Lane>(codebook: &Codebook, values: &[T; 256]) -> 
             // within the `TABLE_BITS - used_bits` real bits.
             let (symbol, len) = first[index >> used_bits];
             let len = u32::from(len);
-            if len == 0 || used_bits + len > TABLE_BITS || count + per_symbol > T::PER_ENTRY {
+            if len == 0 || used_bits + len > TABLE_BITS || count + per_symbol > shape.per_entry {
                 break;
             }
-            for code in symbol_codes(alphabet, symbol) {
-                packed |= T::pack(values[usize::from(code)]) << shift;
-                shift += T::BITS;
-                count += 1;
-            }
+            packed |= words[usize::from(symbol)] << shift;
+            shift += symbol_bits;
+            count += per_symbol;
             used_bits += len;
         }
         *entry = u64::from(used_bits) | (count as u64) << 8 | packed << 16;
