@@ -94,6 +94,14 @@ impl DecodeTable {
     ) -> Result<(), DecodeError> {
         let tables = self.tables.as_ref();
         let layout = layout_for(self.alphabet, tables, out.len());
+        if layout == Layout::Wide && tables.is_some_and(|tables| tables.wide.is_some()) {
+            // The vector loop writes whole blocks per stream; the codes go through one buffer
+            // (64 KiB with the default chunk size, so it stays in the cache) and one mapping pass.
+            let mut codes = vec![0u8; out.len()];
+            decode_lanes(self.alphabet, tables, chunk_index, chunk, &mut codes)?;
+            map_codes(&codes, lut, out);
+            return Ok(());
+        }
         let mut readers = prepare(tables, layout, chunk_index, chunk, out.len())?;
         if let Some(tables) = tables {
             let split = StreamSplit::new(self.alphabet, out.len(), layout.streams());

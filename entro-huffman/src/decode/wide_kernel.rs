@@ -258,7 +258,9 @@ mod avx512 {
         let entries = table.as_ptr().cast::<i32>();
         let input = chunk.cast::<i32>();
         let index_mask = _mm512_set1_epi32((1 << super::WIDE_TABLE_BITS) - 1);
-        let low_byte = _mm512_set1_epi32(0xff);
+        // Code lengths are at most 12: five bits of the length byte, which tells the compiler
+        // that the variable shifts below stay under 32 (it adds a compare per shift otherwise).
+        let length = _mm512_set1_epi32(0x1f);
         let byte_offset = _mm512_set1_epi32(7);
         // SAFETY: `bits` holds 64 u32, four registers' worth.
         let mut position: [__m512i; GROUPS] = std::array::from_fn(|g| unsafe {
@@ -304,7 +306,7 @@ mod avx512 {
                         let index = _mm512_and_si512(window[g], index_mask);
                         // SAFETY: indices are masked to the table's 2^12 entries.
                         first[g] = unsafe { _mm512_i32gather_epi32::<4>(index, entries) };
-                        let len = _mm512_and_si512(first[g], low_byte);
+                        let len = _mm512_and_si512(first[g], length);
                         window[g] = _mm512_srlv_epi32(window[g], len);
                         position[g] = _mm512_add_epi32(position[g], len);
                     }
@@ -313,7 +315,7 @@ mod avx512 {
                         // SAFETY: as above.
                         let second = unsafe { _mm512_i32gather_epi32::<4>(index, entries) };
                         position[g] =
-                            _mm512_add_epi32(position[g], _mm512_and_si512(second, low_byte));
+                            _mm512_add_epi32(position[g], _mm512_and_si512(second, length));
                         let a = _mm512_srli_epi32::<16>(first[g]);
                         let pair = if ELEMENT == 1 {
                             let b = _mm512_slli_epi32::<8>(_mm512_srli_epi32::<16>(second));
