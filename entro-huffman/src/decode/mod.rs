@@ -25,9 +25,10 @@ const MAPPED_BLOCK: usize = 4096;
 /// each stream finishes on its own.
 const MAPPED_TAIL: usize = 64;
 
-/// A decode table for one codebook: a 32 KiB primary table of `2^12` multi-symbol entries (up to
-/// six codes per lookup) plus a canonical search for the rare codes longer than 12 bits.
-/// Immutable, so one table can serve many threads.
+/// A decode table for one codebook: for the AVX-512 loop over wide chunks, a 16 KiB table of `2^12`
+/// one-code entries; for the scalar loops (built on first use), a 32 KiB primary table of `2^12`
+/// multi-symbol entries (up to six codes per lookup) plus a canonical search for the rare codes
+/// longer than 12 bits. Immutable once built, so one table can serve many threads.
 #[derive(Clone)]
 pub struct DecodeTable {
     alphabet: Alphabet,
