@@ -1,6 +1,6 @@
 //! Chunked encoding into interleaved bit streams (4, or 64 in the wide layout) per chunk.
 
-use crate::chunk::{Layout, StreamSplit};
+use crate::chunk::{Layout, StreamSplit, WideSplit};
 use crate::{Alphabet, Codebook, EncodeError, MAX_CHUNK_CODES};
 
 /// Where one chunk lies in the encoder's output and how many codes it holds.
@@ -118,6 +118,7 @@ fn encode_chunk(
     }
     let streams = layout.streams();
     let split = StreamSplit::new(alphabet, chunk.len(), streams);
+    let wide = (layout == Layout::Wide).then(|| WideSplit::new(chunk.len()));
     for stream in 0..streams {
         let stream_start = out.len();
         let codes = &chunk[split.codes[stream].clone()];
@@ -127,13 +128,19 @@ fn encode_chunk(
             acc: 0,
             bits: 0,
         };
-        match alphabet {
-            Alphabet::Bytes => {
+        match (alphabet, &wide) {
+            // Wide chunks are always byte-coded.
+            (_, Some(wide)) => {
+                for position in wide.runs(stream, 0).flatten() {
+                    writer.put(table, chunk[position], first_code + position)?;
+                }
+            }
+            (Alphabet::Bytes, None) => {
                 for (offset, &symbol) in codes.iter().enumerate() {
                     writer.put(table, symbol, first + offset)?;
                 }
             }
-            Alphabet::NibblePairs => {
+            (Alphabet::NibblePairs, None) => {
                 let mut pairs = codes.chunks_exact(2);
                 for (pair_index, pair) in (&mut pairs).enumerate() {
                     writer.put(table, pair[0] << 4 | pair[1], first + 2 * pair_index)?;

@@ -55,18 +55,19 @@ impl Tables {
         })
     }
 
-    /// Runs the vector loop over all streams of a wide chunk where it is available (otherwise does
-    /// nothing), until some stream nears its end; `pos[k]` is where stream `k` continues.
+    /// Runs the vector loop over the first `rows` full rows of a wide chunk whose output is `out`,
+    /// where the loop is available, until a row would read past the chunk; returns the codes each
+    /// stream decoded (0 without the loop), and leaves its reader after them.
     pub(super) fn drive_wide<T: Lane>(
         &self,
         chunk: &[u8],
         readers: &mut [StreamReader],
-        outs: &mut [&mut [T]],
-        pos: &mut [usize],
-    ) {
-        if let Some(wide) = &self.wide {
-            wide_kernel::decode(wide, chunk, readers, outs, pos);
-        }
+        out: &mut [T],
+        rows: usize,
+    ) -> usize {
+        self.wide.as_ref().map_or(0, |wide| {
+            wide_kernel::decode(wide, chunk, readers, out, rows)
+        })
     }
 }
 

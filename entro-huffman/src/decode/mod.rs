@@ -8,7 +8,7 @@ mod table;
 mod wide;
 mod wide_kernel;
 
-use crate::chunk::{Layout, NARROW_STREAMS, StreamSplit};
+use crate::chunk::{Layout, NARROW_STREAMS, StreamSplit, WIDE_STREAMS, WideSplit};
 use crate::{Alphabet, ChunkInfo, Codebook, DecodeError};
 use drive::{ScalarTables, Tables, finish};
 use lane::Lane;
@@ -95,8 +95,8 @@ impl DecodeTable {
     ) -> Result<(), DecodeError> {
         let tables = self.tables.as_ref();
         let layout = layout_for(self.alphabet, tables, out.len());
-        if layout == Layout::Wide && tables.is_some_and(|tables| tables.wide.is_some()) {
-            // The vector loop writes whole blocks per stream; the codes go through one buffer
+        if layout == Layout::Wide {
+            // A wide chunk's streams interleave in the output; its codes go through one buffer
             // (64 KiB with the default chunk size, so it stays in the cache) and one mapping pass.
             let mut codes = vec![0u8; out.len()];
             decode_lanes(self.alphabet, tables, chunk_index, chunk, &mut codes)?;
@@ -169,8 +169,7 @@ fn layout_for(alphabet: Alphabet, tables: Option<&Tables>, codes: usize) -> Layo
     Layout::for_code(alphabet, tables.map_or(0, |tables| tables.max_len), codes)
 }
 
-/// Decodes one chunk into `out`: all streams of a wide chunk with the vector loop where it runs,
-/// then four streams at a time, then each stream's tail exactly.
+/// Decodes one chunk into `out`.
 fn decode_lanes<T: Lane>(
     alphabet: Alphabet,
     tables: Option<&Tables>,
@@ -181,39 +180,87 @@ fn decode_lanes<T: Lane>(
     let layout = layout_for(alphabet, tables, out.len());
     let mut readers = prepare(tables, layout, chunk_index, chunk, out.len())?;
     if let Some(tables) = tables {
-        let split = StreamSplit::new(alphabet, out.len(), layout.streams());
-        let mut outs = split_streams(out, &split);
-        let mut pos = vec![0usize; layout.streams()];
-        if layout == Layout::Wide {
-            tables.drive_wide(chunk, &mut readers, &mut outs, &mut pos);
-        }
-        for ((readers, outs), pos) in readers
-            .chunks_exact_mut(NARROW_STREAMS)
-            .zip(outs.chunks_exact_mut(NARROW_STREAMS))
-            .zip(pos.chunks_exact_mut(NARROW_STREAMS))
-        {
-            if let (Ok(readers), [o0, o1, o2, o3], Ok(pos)) =
-                (readers.try_into(), outs, <&mut [usize; 4]>::try_from(pos))
-            {
-                let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
-                if (0..NARROW_STREAMS).all(|k| pos[k] == limits[k]) {
-                    continue;
-                }
-                let outs = [&mut **o0, &mut **o1, &mut **o2, &mut **o3];
-                tables.scalar().drive4(chunk, readers, outs, limits, pos);
+        match layout {
+            Layout::Narrow => {
+                let split = StreamSplit::new(alphabet, out.len(), layout.streams());
+                let mut outs = split_streams(out, &split);
+                decode_streams(tables, chunk, &mut readers, &mut outs);
             }
-        }
-        for ((reader, out), &pos) in readers.iter_mut().zip(outs).zip(&pos) {
-            if pos == out.len() {
-                continue;
-            }
-            let mut pos = pos;
-            let scalar = tables.scalar();
-            scalar.drive1(chunk, reader, out, out.len(), &mut pos);
-            scalar.decode_exact(chunk, reader, &mut out[pos..]);
+            Layout::Wide => decode_wide(tables, chunk, &mut readers, out),
         }
     }
     finish(chunk_index, &readers)
+}
+
+/// Decodes a wide chunk: its full rows with the vector loop where it runs, then what is left of
+/// every stream with the scalar loops into a buffer, copied to its places.
+fn decode_wide<T: Lane>(
+    tables: &Tables,
+    chunk: &[u8],
+    readers: &mut [StreamReader],
+    out: &mut [T],
+) {
+    let split = WideSplit::new(out.len());
+    let done = tables.drive_wide(chunk, readers, out, split.rows);
+    let left: Vec<usize> = (0..WIDE_STREAMS)
+        .map(|stream| split.stream_len(stream).saturating_sub(done))
+        .collect();
+    if left.iter().all(|&left| left == 0) {
+        return;
+    }
+    let mut buffer = vec![T::default(); left.iter().sum()];
+    let mut streams = Vec::with_capacity(WIDE_STREAMS);
+    let mut rest = &mut buffer[..];
+    for &len in &left {
+        let (stream, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        streams.push(stream);
+        rest = tail;
+    }
+    decode_streams(tables, chunk, readers, &mut streams);
+    for (stream, decoded) in streams.iter().enumerate() {
+        let mut decoded = &decoded[..];
+        for run in split.runs(stream, done) {
+            let (now, later) = decoded.split_at(run.len().min(decoded.len()));
+            out[run].copy_from_slice(now);
+            decoded = later;
+        }
+    }
+}
+
+/// Decodes every stream into its slice of `outs` with the scalar loops: four streams at a time,
+/// then each stream's tail exactly.
+fn decode_streams<T: Lane>(
+    tables: &Tables,
+    chunk: &[u8],
+    readers: &mut [StreamReader],
+    outs: &mut [&mut [T]],
+) {
+    let mut pos = vec![0usize; outs.len()];
+    for ((readers, outs), pos) in readers
+        .chunks_exact_mut(NARROW_STREAMS)
+        .zip(outs.chunks_exact_mut(NARROW_STREAMS))
+        .zip(pos.chunks_exact_mut(NARROW_STREAMS))
+    {
+        if let (Ok(readers), [o0, o1, o2, o3], Ok(pos)) =
+            (readers.try_into(), outs, <&mut [usize; 4]>::try_from(pos))
+        {
+            let limits = [o0.len(), o1.len(), o2.len(), o3.len()];
+            if limits == [0; NARROW_STREAMS] {
+                continue;
+            }
+            let outs = [&mut **o0, &mut **o1, &mut **o2, &mut **o3];
+            tables.scalar().drive4(chunk, readers, outs, limits, pos);
+        }
+    }
+    for ((reader, out), &pos) in readers.iter_mut().zip(outs.iter_mut()).zip(&pos) {
+        if pos == out.len() {
+            continue;
+        }
+        let mut pos = pos;
+        let scalar = tables.scalar();
+        scalar.drive1(chunk, reader, out, out.len(), &mut pos);
+        scalar.decode_exact(chunk, reader, &mut out[pos..]);
+    }
 }
 
 /// Decodes four streams to `lut[code]` through small code buffers, four streams side by side

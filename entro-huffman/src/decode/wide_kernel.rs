@@ -3,12 +3,13 @@
 //! Each 32-bit lane of a register follows one stream. A round reloads every lane's window with one
 //! gather (the four bytes at the lane's bit position, shifted by its bit offset within the byte,
 //! leave at least 25 valid bits) and then decodes two codes of at most 12 bits with two gathers
-//! from a 4096-entry table of one symbol each. Every lane writes one element per code, so the
-//! output position of every lane is known in advance: a block of rounds fills sixteen bytes per
-//! lane, which four registers hold and a 4 x 4 transpose of 32-bit words turns into one 16-byte
-//! store per lane. Four registers (64 streams) are in flight, which hides the gathers' latency.
-//! On this machine's class of CPU (Sapphire Rapids) that decodes byte codes about half again as
-//! fast as the scalar four-stream loop; the benchmark `decode` measures both.
+//! from a 4096-entry table of one symbol each. Every lane writes one element per code, so where
+//! each lane writes is known in advance: a block of rounds fills sixteen bytes per lane, which four
+//! registers hold and a 4 x 4 transpose of 32-bit words turns into one 16-byte store per lane. The
+//! streams interleave in rows of 16 codes per stream (`chunk::WideSplit`), so a block's 64 stores
+//! fill one contiguous stretch of the output. Four registers (64 streams) are in flight, which hides
+//! the gathers' latency. Each lane prefetches its next input bytes: 64 streams are more than the
+//! hardware prefetchers follow.
 //!
 //! # Why `unsafe`, and why it is sound
 //! Gathers, loads and stores take raw pointers. [`blocks_in_bounds`] picks the number of blocks
@@ -17,8 +18,8 @@
 //!   bits past its start `b`, and every window read (four bytes at byte `bit / 8`) lies inside the
 //!   chunk when `b + 24 R <= 8 (len - 4)` for the `R` rounds of the call;
 //! - table: an index is masked to 12 bits, and the table has `2^12` entries;
-//! - output: every lane has room for all the elements the call writes to it, counted against its
-//!   own slice.
+//! - output: a call writes only rows that lie inside the chunk's output (full rows, counted by the
+//!   caller).
 //!
 //! Corrupt input can make a lane read another stream's bits, never memory outside the chunk; the
 //! stream checks after the last code catch it as they do for the scalar loop. Every table entry
@@ -111,21 +112,24 @@ fn available() -> bool {
     }
 }
 
-/// Decodes all 64 streams of a wide chunk side by side until some stream is within a block of its
-/// end or of the end of the chunk; `pos[k]` is where stream `k` continues in `outs[k]`, and its
-/// reader is left at the matching bit position. The scalar loops finish what is left.
+/// Decodes the first `rows` full rows of a wide chunk (see `chunk::WideSplit`) into `out`, all 64
+/// streams side by side, until the next block would read past the chunk; returns the codes each
+/// stream decoded and leaves its reader after them. The scalar loops finish what is left.
 pub(super) fn decode<T: Lane>(
     table: &WideTable,
     chunk: &[u8],
     readers: &mut [StreamReader],
-    outs: &mut [&mut [T]],
-    pos: &mut [usize],
-) {
+    out: &mut [T],
+    rows: usize,
+) -> usize {
     #[cfg(target_arch = "x86_64")]
-    decode_x86_64(table, chunk, readers, outs, pos);
+    return decode_x86_64(table, chunk, readers, out, rows);
     // `WideTable::build` never succeeds elsewhere.
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (table, chunk, readers, outs, pos);
+    {
+        let _ = (table, chunk, readers, out, rows);
+        0
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -133,47 +137,45 @@ fn decode_x86_64<T: Lane>(
     table: &WideTable,
     chunk: &[u8],
     readers: &mut [StreamReader],
-    outs: &mut [&mut [T]],
-    pos: &mut [usize],
-) {
+    out: &mut [T],
+    rows: usize,
+) -> usize {
     let per_block = BLOCK_BYTES / size_of::<T>();
-    if readers.len() != WIDE_STREAMS || outs.len() != WIDE_STREAMS || pos.len() != WIDE_STREAMS {
-        return;
+    let row = crate::chunk::ROW;
+    let total_blocks = rows.saturating_mul(row / per_block / WIDE_STREAMS);
+    if readers.len() != WIDE_STREAMS || out.len() < rows.saturating_mul(row) {
+        return 0;
     }
+    let mut done = 0;
     loop {
         let mut bits = [0u32; WIDE_STREAMS];
         for (bit, reader) in bits.iter_mut().zip(readers.iter()) {
             match u32::try_from(reader.bit_position()) {
                 Ok(position) => *bit = position,
-                Err(_) => return,
+                Err(_) => return done * per_block,
             }
         }
-        let room = outs
-            .iter()
-            .zip(pos.iter())
-            .map(|(out, &at)| out.len().saturating_sub(at));
-        let blocks = blocks_in_bounds(chunk.len(), &bits, room, per_block);
+        let blocks = blocks_in_bounds(chunk.len(), &bits, total_blocks - done, per_block);
         if blocks == 0 {
-            return;
+            return done * per_block;
         }
-        let lanes: [*mut u8; WIDE_STREAMS] =
-            std::array::from_fn(|k| outs[k].as_mut_ptr().wrapping_add(pos[k]).cast::<u8>());
-        // SAFETY: `blocks_in_bounds` keeps every access inside `chunk`, the table and each lane's
-        // output slice (module docs); `WideTable::build` checked that the CPU has AVX-512F.
+        // SAFETY: `blocks_in_bounds` keeps every read inside `chunk`, indices stay inside the
+        // table, and blocks `done..done + blocks` of every lane lie inside the first `rows` rows
+        // of `out` (module docs); `WideTable::build` checked that the CPU has AVX-512F.
         unsafe {
             avx512::run(
                 &table.entries,
                 chunk.as_ptr(),
-                &lanes,
+                out.as_mut_ptr().cast::<u8>(),
                 &mut bits,
-                blocks,
+                done..done + blocks,
                 size_of::<T>(),
             );
         }
-        for ((reader, &bit), at) in readers.iter_mut().zip(&bits).zip(pos.iter_mut()) {
+        for (reader, &bit) in readers.iter_mut().zip(&bits) {
             reader.seek(chunk, u64::from(bit));
-            *at += blocks * per_block;
         }
+        done += blocks;
     }
 }
 
@@ -181,13 +183,12 @@ fn decode_x86_64<T: Lane>(
     not(target_arch = "x86_64"),
     allow(dead_code, reason = "only the x86-64 vector loop and the tests use it")
 )]
-/// Blocks every lane can run with all its reads inside a chunk of `chunk_len` bytes (lanes at bit
-/// positions `bits`) and all its writes inside its output (`room` elements left per lane, a block
-/// writing `per_block`).
+/// Blocks (of `per_block` elements per lane) every lane can run, at most `left`, with all its
+/// reads inside a chunk of `chunk_len` bytes when the lanes are at bit positions `bits`.
 fn blocks_in_bounds(
     chunk_len: usize,
     bits: &[u32; WIDE_STREAMS],
-    room: impl Iterator<Item = usize>,
+    left: usize,
     per_block: usize,
 ) -> usize {
     // Two elements per round.
@@ -196,21 +197,23 @@ fn blocks_in_bounds(
     let furthest = bits.iter().copied().max().map_or(0, u64::from);
     let rounds = readable_bits.saturating_sub(furthest) / ROUND_BITS;
     let by_input = usize::try_from(rounds / rounds_per_block).unwrap_or(usize::MAX);
-    room.map(|left| left / per_block).fold(by_input, usize::min)
+    by_input.min(left)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::{
-        __m512i, _MM_HINT_ET0, _MM_HINT_T0, _mm_prefetch, _mm_storeu_si128, _mm512_add_epi32,
-        _mm512_and_si512, _mm512_castsi512_si128, _mm512_extracti32x4_epi32,
-        _mm512_i32gather_epi32, _mm512_loadu_si512, _mm512_or_si512, _mm512_set1_epi32,
-        _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_srlv_epi32,
-        _mm512_storeu_si512, _mm512_unpackhi_epi32, _mm512_unpackhi_epi64, _mm512_unpacklo_epi32,
-        _mm512_unpacklo_epi64,
+        __m512i, _MM_HINT_T0, _mm_prefetch, _mm_storeu_si128, _mm512_add_epi32, _mm512_and_si512,
+        _mm512_castsi512_si128, _mm512_extracti32x4_epi32, _mm512_i32gather_epi32,
+        _mm512_loadu_si512, _mm512_or_si512, _mm512_set1_epi32, _mm512_setzero_si512,
+        _mm512_slli_epi32, _mm512_srli_epi32, _mm512_srlv_epi32, _mm512_storeu_si512,
+        _mm512_unpackhi_epi32, _mm512_unpackhi_epi64, _mm512_unpacklo_epi32, _mm512_unpacklo_epi64,
     };
 
+    use std::ops::Range;
+
     use super::{BLOCK_BYTES, WIDE_STREAMS, WIDE_TABLE_SIZE};
+    use crate::chunk::ROW;
 
     /// Registers of sixteen lanes.
     const GROUPS: usize = WIDE_STREAMS / 16;
@@ -218,31 +221,27 @@ mod avx512 {
     /// How far ahead of a lane its input is prefetched: about four blocks of 12-bit codes.
     const PREFETCH_BYTES: usize = 64;
 
-    /// How far ahead of a lane its output lines are fetched for writing.
-    const OUTPUT_AHEAD: usize = 64;
-    const PREFETCH_OUTPUT: bool = true;
-
-    /// Runs `blocks` blocks on every lane; `element` is 1 (codes) or 2 (16-bit values).
+    /// Runs blocks `blocks` of every lane; `element` is 1 (codes) or 2 (16-bit values).
     ///
     /// # Safety
-    /// The CPU has AVX-512F; for every lane, the reads of `blocks` blocks from bit `bits[k]` stay
-    /// inside the chunk at `chunk`, and `lanes[k]` has room for `blocks * 16` bytes (see
-    /// `blocks_in_bounds`).
+    /// The CPU has AVX-512F; for every lane, the reads of those blocks from bit `bits[k]` stay
+    /// inside the chunk at `chunk` (see `blocks_in_bounds`), and `out` holds at least the rows
+    /// those blocks write (`ROW` elements of `element` bytes per `16 / element` blocks).
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn run(
         table: &[u32; WIDE_TABLE_SIZE],
         chunk: *const u8,
-        lanes: &[*mut u8; WIDE_STREAMS],
+        out: *mut u8,
         bits: &mut [u32; WIDE_STREAMS],
-        blocks: usize,
+        blocks: Range<usize>,
         element: usize,
     ) {
         // SAFETY: forwarded from the caller.
         unsafe {
             if element == 1 {
-                run_with::<1>(table, chunk, lanes, bits, blocks);
+                run_with::<1>(table, chunk, out, bits, blocks);
             } else {
-                run_with::<2>(table, chunk, lanes, bits, blocks);
+                run_with::<2>(table, chunk, out, bits, blocks);
             }
         }
     }
@@ -251,9 +250,9 @@ mod avx512 {
     unsafe fn run_with<const ELEMENT: usize>(
         table: &[u32; WIDE_TABLE_SIZE],
         chunk: *const u8,
-        lanes: &[*mut u8; WIDE_STREAMS],
+        out: *mut u8,
         bits: &mut [u32; WIDE_STREAMS],
-        blocks: usize,
+        blocks: Range<usize>,
     ) {
         let entries = table.as_ptr().cast::<i32>();
         let input = chunk.cast::<i32>();
@@ -267,7 +266,11 @@ mod avx512 {
             _mm512_loadu_si512(bits.as_ptr().add(16 * g).cast())
         });
         let mut ahead = [0u32; WIDE_STREAMS];
-        for block in 0..blocks {
+        for block in blocks {
+            // A piece (16 elements) of every lane is a row; a block is a piece of codes or half a
+            // piece of 16-bit values. Lane `k` writes bytes `16 k ELEMENT ..` of its row.
+            let row =
+                out.wrapping_add(block / ELEMENT * ROW * ELEMENT + block % ELEMENT * BLOCK_BYTES);
             // Sixty-four streams are more than the hardware prefetchers follow; a gather that
             // misses the cache waits for its slowest lane, so each lane's next bytes are fetched
             // ahead, a few blocks before the lane gets there: every 16 codes of a lane.
@@ -285,12 +288,6 @@ mod avx512 {
                 }
             }
 
-            if PREFETCH_OUTPUT && block % 4 == 0 {
-                for &lane in lanes {
-                    let at = lane.wrapping_add(BLOCK_BYTES * block + OUTPUT_AHEAD);
-                    _mm_prefetch::<_MM_HINT_ET0>(at.cast_const().cast());
-                }
-            }
             let mut words = [[_mm512_setzero_si512(); GROUPS]; 4];
             // Each 32-bit word of a lane holds 4 bytes of output: two rounds of codes, or one round
             // of 16-bit values.
@@ -337,31 +334,35 @@ mod avx512 {
                     }
                 }
             }
-            for g in 0..GROUPS {
-                let [w0, w1, w2, w3] = [words[0][g], words[1][g], words[2][g], words[3][g]];
+            let [first_words, second_words, third_words, fourth_words] = words;
+            let groups = first_words
+                .into_iter()
+                .zip(second_words)
+                .zip(third_words)
+                .zip(fourth_words);
+            for (g, (((w0, w1), w2), w3)) in groups.enumerate() {
                 // 4 x 4 transpose of 32-bit words inside each 128-bit part: `rows[x]`'s part `p`
                 // becomes lane `4 p + x`'s sixteen bytes, in output order.
                 let (t0, t1) = (_mm512_unpacklo_epi32(w0, w1), _mm512_unpackhi_epi32(w0, w1));
                 let (t2, t3) = (_mm512_unpacklo_epi32(w2, w3), _mm512_unpackhi_epi32(w2, w3));
-                let rows = [
+                let transposed = [
                     _mm512_unpacklo_epi64(t0, t2),
                     _mm512_unpackhi_epi64(t0, t2),
                     _mm512_unpacklo_epi64(t1, t3),
                     _mm512_unpackhi_epi64(t1, t3),
                 ];
-                for (x, &row) in rows.iter().enumerate() {
+                for (x, &lanes) in transposed.iter().enumerate() {
                     let parts = [
-                        _mm512_castsi512_si128(row),
-                        _mm512_extracti32x4_epi32::<1>(row),
-                        _mm512_extracti32x4_epi32::<2>(row),
-                        _mm512_extracti32x4_epi32::<3>(row),
+                        _mm512_castsi512_si128(lanes),
+                        _mm512_extracti32x4_epi32::<1>(lanes),
+                        _mm512_extracti32x4_epi32::<2>(lanes),
+                        _mm512_extracti32x4_epi32::<3>(lanes),
                     ];
                     for (p, part) in parts.into_iter().enumerate() {
-                        let lane = lanes[16 * g + 4 * p + x];
-                        // SAFETY: each lane has room for `blocks * 16` bytes (module docs).
-                        unsafe {
-                            _mm_storeu_si128(lane.wrapping_add(BLOCK_BYTES * block).cast(), part);
-                        }
+                        let lane = 16 * g + 4 * p + x;
+                        let at = row.wrapping_add(lane * BLOCK_BYTES * ELEMENT);
+                        // SAFETY: the block's row lies inside `out` (the caller's contract).
+                        unsafe { _mm_storeu_si128(at.cast(), part) };
                     }
                 }
             }
@@ -378,23 +379,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn block_bounds_respect_input_and_every_lane_output() {
+    fn block_bounds_respect_the_input_and_the_rows_left() {
         let bits = [0u32; WIDE_STREAMS];
-        let big = || std::iter::repeat_n(1 << 20, WIDE_STREAMS);
+        let big = 1 << 20;
         // Codes: 8 rounds of at most 24 bits per block, reads end 4 bytes before the chunk's end.
-        assert_eq!(blocks_in_bounds(4 + 24, &bits, big(), 16), 1);
-        assert_eq!(blocks_in_bounds(4 + 23, &bits, big(), 16), 0);
-        assert_eq!(blocks_in_bounds(4 + 240, &bits, big(), 16), 10);
+        assert_eq!(blocks_in_bounds(4 + 24, &bits, big, 16), 1);
+        assert_eq!(blocks_in_bounds(4 + 23, &bits, big, 16), 0);
+        assert_eq!(blocks_in_bounds(4 + 240, &bits, big, 16), 10);
         // 16-bit values: 4 rounds per block.
-        assert_eq!(blocks_in_bounds(4 + 24, &bits, big(), 8), 2);
+        assert_eq!(blocks_in_bounds(4 + 24, &bits, big, 8), 2);
         // The furthest lane decides the input bound.
         let mut far = bits;
         far[63] = 8 * 24;
-        assert_eq!(blocks_in_bounds(4 + 48, &far, big(), 16), 1);
-        assert_eq!(blocks_in_bounds(0, &bits, big(), 16), 0);
-        // The tightest output decides too.
-        let room = (0..WIDE_STREAMS).map(|k| if k == 5 { 47 } else { 1 << 20 });
-        assert_eq!(blocks_in_bounds(1 << 20, &bits, room, 16), 2);
+        assert_eq!(blocks_in_bounds(4 + 48, &far, big, 16), 1);
+        assert_eq!(blocks_in_bounds(0, &bits, big, 16), 0);
+        // Never more blocks than the rows hold.
+        assert_eq!(blocks_in_bounds(big, &bits, 3, 16), 3);
     }
 }
 
