@@ -100,6 +100,14 @@ impl EncodeTable {
     }
 }
 
+/// Which codes each stream of a chunk holds.
+enum StreamOrder {
+    /// A narrow chunk: a consecutive run each.
+    Runs(StreamSplit),
+    /// A wide chunk: pieces of rows.
+    Rows(WideSplit),
+}
+
 /// Writes one chunk, the `chunk_index`-th, whose first code is the stream's `first_code`-th:
 /// its streams and their lengths.
 fn encode_chunk(
@@ -117,37 +125,44 @@ fn encode_chunk(
         out.resize(chunk_start + layout.header_bytes(), 0);
     }
     let streams = layout.streams();
-    let split = StreamSplit::new(alphabet, chunk.len(), streams);
-    let wide = (layout == Layout::Wide).then(|| WideSplit::new(chunk.len()));
+    let order = match layout {
+        Layout::Narrow => StreamOrder::Runs(StreamSplit::new(alphabet, chunk.len(), streams)),
+        Layout::Wide => StreamOrder::Rows(WideSplit::new(chunk.len())),
+    };
     for stream in 0..streams {
         let stream_start = out.len();
-        let codes = &chunk[split.codes[stream].clone()];
-        let first = first_code + split.codes[stream].start;
         let mut writer = BitWriter {
             out: &mut *out,
             acc: 0,
             bits: 0,
         };
-        match (alphabet, &wide) {
+        match &order {
             // Wide chunks are always byte-coded.
-            (_, Some(wide)) => {
+            StreamOrder::Rows(wide) => {
                 for position in wide.runs(stream, 0).flatten() {
                     writer.put(table, chunk[position], first_code + position)?;
                 }
             }
-            (Alphabet::Bytes, None) => {
-                for (offset, &symbol) in codes.iter().enumerate() {
-                    writer.put(table, symbol, first + offset)?;
-                }
-            }
-            (Alphabet::NibblePairs, None) => {
-                let mut pairs = codes.chunks_exact(2);
-                for (pair_index, pair) in (&mut pairs).enumerate() {
-                    writer.put(table, pair[0] << 4 | pair[1], first + 2 * pair_index)?;
-                }
-                if let [last] = pairs.remainder() {
-                    let index = first + codes.len() - 1;
-                    writer.put(table, padded_pair(table, *last), index)?;
+            StreamOrder::Runs(split) => {
+                let range = split.codes[stream].clone();
+                let first = first_code + range.start;
+                let codes = &chunk[range];
+                match alphabet {
+                    Alphabet::Bytes => {
+                        for (offset, &symbol) in codes.iter().enumerate() {
+                            writer.put(table, symbol, first + offset)?;
+                        }
+                    }
+                    Alphabet::NibblePairs => {
+                        let mut pairs = codes.chunks_exact(2);
+                        for (pair_index, pair) in (&mut pairs).enumerate() {
+                            writer.put(table, pair[0] << 4 | pair[1], first + 2 * pair_index)?;
+                        }
+                        if let [last] = pairs.remainder() {
+                            let index = first + codes.len() - 1;
+                            writer.put(table, padded_pair(table, *last), index)?;
+                        }
+                    }
                 }
             }
         }

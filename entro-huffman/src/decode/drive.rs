@@ -1,11 +1,11 @@
 //! Drivers around the hot loops: resuming after long codes, finishing streams exactly, and the final
 //! checks on every stream.
 
+use std::sync::OnceLock;
+
 use super::kernel;
 use super::lane::Lane;
 use super::reader::StreamReader;
-use std::sync::OnceLock;
-
 use super::table::{
     ElementShape, Entries, LongCodes, TABLE_BITS, build_entries_from_words, entry_bits,
     entry_codes, symbol_words, table_index,

@@ -18,8 +18,8 @@
 //!   remain), so at most 63 bits: a reload moves the input pointer by at most 7 bytes. The batch
 //!   reads 8 bytes at `ip_0 + 7j` for `j <= n`, and `ip_0 + 7n + 8 <= chunk.len()`;
 //! - output: an iteration writes at most `P` elements (`LOOKUPS` entries of at most
-//!   [`ScalarTables::max_entry_codes`](super::drive::ScalarTables::max_entry_codes) elements, plus one long symbol), and every store starts at or before
-//!   the iteration's last element position, so `P n + S <= room` keeps every 8-byte store (`S`
+//!   [`ScalarTables::max_entry_codes`] elements, plus one long symbol), and every store starts at or
+//!   before the iteration's last element position, so `P n + S <= room` keeps every 8-byte store (`S`
 //!   elements: 8 codes or 4 mapped 16-bit values, [`Lane::PER_STORE`]) inside the slice, and
 //!   `P n <= limit - pos` keeps the number of elements within the caller's limit.
 //!
@@ -38,7 +38,7 @@
     reason = "bounds-check-free hot loop; bounds proven per batch, see module docs"
 )]
 
-use super::drive::ScalarTables as Tables;
+use super::drive::ScalarTables;
 use super::lane::Lane;
 use super::reader::StreamReader;
 use super::table::{MAX_CODES_PER_ENTRY, TABLE_BITS, entry_codes, entry_shift, table_index};
@@ -100,7 +100,7 @@ impl Room {
 }
 
 /// Codes one iteration of one lane may write at most.
-fn codes_per_iteration(tables: &Tables, long: bool) -> usize {
+fn codes_per_iteration(tables: &ScalarTables, long: bool) -> usize {
     debug_assert!((1..=MAX_CODES_PER_ENTRY).contains(&tables.max_entry_codes));
     LOOKUPS * tables.max_entry_codes
         + if long {
@@ -184,7 +184,7 @@ fn elements_between<T>(start: *mut T, end: *mut T) -> usize {
 /// continues in `outs[k]`; no lane writes more than `limits[k]` codes (but its stores may touch up
 /// to 8 bytes past the last code, inside `outs[k]`).
 pub(super) fn decode4<T: Lane>(
-    tables: &Tables,
+    tables: &ScalarTables,
     chunk: &[u8],
     readers: &mut [StreamReader; 4],
     outs: [&mut [T]; 4],
@@ -203,7 +203,7 @@ pub(super) fn decode4<T: Lane>(
 /// The variants of the four-stream loop; inlined into a portable and a BMI2 build.
 #[inline(always)]
 fn decode4_any<T: Lane>(
-    tables: &Tables,
+    tables: &ScalarTables,
     chunk: &[u8],
     readers: &mut [StreamReader; 4],
     outs: [&mut [T]; 4],
@@ -219,7 +219,7 @@ fn decode4_any<T: Lane>(
 
 #[inline(always)]
 fn decode4_with<T: Lane, const LONG: bool>(
-    tables: &Tables,
+    tables: &ScalarTables,
     chunk: &[u8],
     readers: &mut [StreamReader; 4],
     outs: [&mut [T]; 4],
@@ -255,7 +255,7 @@ fn decode4_with<T: Lane, const LONG: bool>(
 
 #[inline(always)]
 fn batch4<T: Lane, const LONG: bool>(
-    tables: &Tables,
+    tables: &ScalarTables,
     bufs: &mut [u64; 4],
     ips: &mut [*const u8; 4],
     ops: &mut [*mut T; 4],
@@ -290,7 +290,7 @@ fn batch4<T: Lane, const LONG: bool>(
 
 /// Single-stream version of [`decode4`] for the streams left over when another one stopped.
 pub(super) fn decode1<T: Lane>(
-    tables: &Tables,
+    tables: &ScalarTables,
     chunk: &[u8],
     reader: &mut StreamReader,
     out: &mut [T],
@@ -308,7 +308,7 @@ pub(super) fn decode1<T: Lane>(
 
 #[inline(always)]
 fn decode1_any<T: Lane>(
-    tables: &Tables,
+    tables: &ScalarTables,
     chunk: &[u8],
     reader: &mut StreamReader,
     out: &mut [T],
@@ -324,7 +324,7 @@ fn decode1_any<T: Lane>(
 
 #[inline(always)]
 fn decode1_with<T: Lane, const LONG: bool>(
-    tables: &Tables,
+    tables: &ScalarTables,
     chunk: &[u8],
     reader: &mut StreamReader,
     out: &mut [T],
@@ -363,7 +363,7 @@ fn decode1_with<T: Lane, const LONG: bool>(
 /// and no pinned shift register), used when the CPU has them.
 #[cfg(target_arch = "x86_64")]
 mod bmi2 {
-    use super::{Lane, StreamReader, Tables, decode1_any, decode4_any};
+    use super::{Lane, ScalarTables, StreamReader, decode1_any, decode4_any};
 
     pub(super) fn available() -> bool {
         std::is_x86_feature_detected!("bmi1")
@@ -373,7 +373,7 @@ mod bmi2 {
 
     #[target_feature(enable = "bmi1,bmi2,lzcnt")]
     pub(super) fn decode4<T: Lane>(
-        tables: &Tables,
+        tables: &ScalarTables,
         chunk: &[u8],
         readers: &mut [StreamReader; 4],
         outs: [&mut [T]; 4],
@@ -385,7 +385,7 @@ mod bmi2 {
 
     #[target_feature(enable = "bmi1,bmi2,lzcnt")]
     pub(super) fn decode1<T: Lane>(
-        tables: &Tables,
+        tables: &ScalarTables,
         chunk: &[u8],
         reader: &mut StreamReader,
         out: &mut [T],

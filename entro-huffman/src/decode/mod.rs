@@ -106,17 +106,13 @@ impl DecodeTable {
         let mut readers = prepare(tables, layout, chunk_index, chunk, out.len())?;
         if let Some(tables) = tables {
             let split = StreamSplit::new(self.alphabet, out.len(), layout.streams());
-            let mut outs = split_streams(out, &split);
-            // Each block has 8 bytes of slack for the kernel's overhanging stores.
-            let mut scratch = [[0u8; MAPPED_BLOCK + 8]; NARROW_STREAMS];
-            for (readers, outs) in readers
-                .chunks_exact_mut(NARROW_STREAMS)
-                .zip(outs.chunks_exact_mut(NARROW_STREAMS))
-            {
-                if let (Ok(readers), [o0, o1, o2, o3]) = (readers.try_into(), outs) {
-                    let outs = [&mut **o0, &mut **o1, &mut **o2, &mut **o3];
-                    decode_four_mapped(tables.scalar(), chunk, readers, outs, lut, &mut scratch);
-                }
+            let streams = split_lengths(out, split.codes.iter().map(ExactSizeIterator::len));
+            // A narrow chunk has exactly four streams.
+            if let (Ok(readers), Ok(outs)) = (
+                <&mut [StreamReader; NARROW_STREAMS]>::try_from(&mut readers[..]),
+                <[&mut [T]; NARROW_STREAMS]>::try_from(streams),
+            ) {
+                decode_four_mapped(tables.scalar(), chunk, readers, outs, lut);
             }
         }
         finish(chunk_index, &readers)
@@ -183,8 +179,13 @@ fn decode_lanes<T: Lane>(
         match layout {
             Layout::Narrow => {
                 let split = StreamSplit::new(alphabet, out.len(), layout.streams());
-                let mut outs = split_streams(out, &split);
-                decode_streams(tables, chunk, &mut readers, &mut outs);
+                let lengths = split.codes.iter().map(ExactSizeIterator::len);
+                decode_streams(
+                    tables,
+                    chunk,
+                    &mut readers,
+                    &mut split_lengths(out, lengths),
+                );
             }
             Layout::Wide => decode_wide(tables, chunk, &mut readers, out),
         }
@@ -209,13 +210,7 @@ fn decode_wide<T: Lane>(
         return;
     }
     let mut buffer = vec![T::default(); left.iter().sum()];
-    let mut streams = Vec::with_capacity(WIDE_STREAMS);
-    let mut rest = &mut buffer[..];
-    for &len in &left {
-        let (stream, tail) = std::mem::take(&mut rest).split_at_mut(len);
-        streams.push(stream);
-        rest = tail;
-    }
+    let mut streams = split_lengths(&mut buffer, left);
     decode_streams(tables, chunk, readers, &mut streams);
     for (stream, decoded) in streams.iter().enumerate() {
         let mut decoded = &decoded[..];
@@ -271,15 +266,16 @@ fn decode_four_mapped<T: Copy>(
     readers: &mut [StreamReader; NARROW_STREAMS],
     mut outs: [&mut [T]; NARROW_STREAMS],
     lut: &[T; 256],
-    scratch: &mut [[u8; MAPPED_BLOCK + 8]; NARROW_STREAMS],
 ) {
+    // Each block has 8 bytes of slack for the kernel's overhanging stores.
+    let mut scratch = [[0u8; MAPPED_BLOCK + 8]; NARROW_STREAMS];
     let mut done = [0usize; NARROW_STREAMS];
     loop {
         let left: [usize; NARROW_STREAMS] = std::array::from_fn(|k| outs[k].len() - done[k]);
         if left.iter().any(|&left| left < MAPPED_TAIL) {
             break;
         }
-        let [s0, s1, s2, s3] = &mut *scratch;
+        let [s0, s1, s2, s3] = &mut scratch;
         let blocks = [&mut s0[..], &mut s1[..], &mut s2[..], &mut s3[..]];
         let limits = left.map(|left| left.min(MAPPED_BLOCK));
         let mut pos = [0usize; NARROW_STREAMS];
@@ -373,16 +369,17 @@ fn prepare(
         .collect())
 }
 
-/// Splits `out` at the stream boundaries.
-fn split_streams<'a, T>(out: &'a mut [T], split: &StreamSplit) -> Vec<&'a mut [T]> {
+/// Splits `out` into consecutive slices of the given lengths (which add up to at most its length).
+fn split_lengths<T>(out: &mut [T], lengths: impl IntoIterator<Item = usize>) -> Vec<&mut [T]> {
     let mut rest = out;
-    let mut streams = Vec::with_capacity(split.codes.len());
-    for range in &split.codes {
-        let (stream, tail) = std::mem::take(&mut rest).split_at_mut(range.len());
-        streams.push(stream);
-        rest = tail;
-    }
-    streams
+    lengths
+        .into_iter()
+        .map(|len| {
+            let (stream, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            stream
+        })
+        .collect()
 }
 
 #[inline]

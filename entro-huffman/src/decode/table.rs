@@ -90,21 +90,10 @@ pub(super) fn build_entries_from_words(
     words: &[u64; 256],
     shape: ElementShape,
 ) -> Box<Entries> {
-    let lengths = codebook.lengths();
-    let codes = codebook.canonical_codes();
-
     // First symbol and its length for every index; a complete code fills every slot whose prefix is
     // a code of at most TABLE_BITS bits, and leaves (0, 0) under the prefixes of longer codes.
     let mut first: Vec<(u8, u8)> = vec![(0, 0); TABLE_SIZE];
-    for (symbol, (&len, &code)) in (0..=255u8).zip(lengths.iter().zip(&codes)) {
-        if len == 0 || u32::from(len) > TABLE_BITS {
-            continue;
-        }
-        let reversed = usize::from(code.reverse_bits() >> (16 - u32::from(len)));
-        for slot in first.iter_mut().skip(reversed).step_by(1 << len) {
-            *slot = (symbol, len);
-        }
-    }
+    fill_by_code(codebook, &mut first, |symbol, len| (symbol, len));
 
     let per_symbol = codebook.alphabet().codes_per_symbol();
     // One or two elements per symbol.
@@ -131,6 +120,28 @@ pub(super) fn build_entries_from_words(
         *entry = u64::from(used_bits) | (count as u64) << 8 | packed << 16;
     }
     entries
+}
+
+/// Sets `table[i]` to `entry(symbol, len)` for every index `i` whose low `len` bits are the
+/// symbol's code (first bit lowest, as the decoders read), for every code that fits the table's
+/// `log2(table.len())` index bits; slots under longer codes keep their value.
+pub(super) fn fill_by_code<E: Copy>(
+    codebook: &Codebook,
+    table: &mut [E],
+    entry: impl Fn(u8, u8) -> E,
+) {
+    let index_bits = table.len().trailing_zeros();
+    let codes = codebook.canonical_codes();
+    for (symbol, (&len, &code)) in (0..=255u8).zip(codebook.lengths().iter().zip(&codes)) {
+        if len == 0 || u32::from(len) > index_bits {
+            continue;
+        }
+        let reversed = usize::from(code.reverse_bits() >> (16 - u32::from(len)));
+        let value = entry(symbol, len);
+        for slot in table.iter_mut().skip(reversed).step_by(1 << len) {
+            *slot = value;
+        }
+    }
 }
 
 /// The output elements of every symbol, packed as in a table entry's value bits.

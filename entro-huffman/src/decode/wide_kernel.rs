@@ -32,6 +32,7 @@
 
 use super::lane::Lane;
 use super::reader::StreamReader;
+use super::table::fill_by_code;
 use crate::chunk::{WIDE_MAX_CODE_LENGTH, WIDE_STREAMS};
 use crate::{Alphabet, Codebook};
 
@@ -78,19 +79,10 @@ impl WideTable {
         {
             return None;
         }
-        let lengths = codebook.lengths();
-        let codes = codebook.canonical_codes();
         let mut entries = Box::new([0u32; WIDE_TABLE_SIZE]);
-        for (symbol, (&len, &code)) in lengths.iter().zip(&codes).enumerate() {
-            if len == 0 {
-                continue;
-            }
-            let reversed = usize::from(code.reverse_bits() >> (16 - u32::from(len)));
-            let entry = u32::from(len) | T::widen(values[symbol]) << 16;
-            for slot in entries.iter_mut().skip(reversed).step_by(1 << len) {
-                *slot = entry;
-            }
-        }
+        fill_by_code(codebook, &mut entries[..], |symbol, len| {
+            u32::from(len) | T::widen(values[usize::from(symbol)]) << 16
+        });
         // Codebooks are complete prefix codes, so every entry consumes bits; checked anyway,
         // because a lane on an entry that consumes nothing would never advance.
         entries
@@ -122,60 +114,52 @@ pub(super) fn decode<T: Lane>(
     out: &mut [T],
     rows: usize,
 ) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    return decode_x86_64(table, chunk, readers, out, rows);
     // `WideTable::build` never succeeds elsewhere.
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = (table, chunk, readers, out, rows);
         0
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn decode_x86_64<T: Lane>(
-    table: &WideTable,
-    chunk: &[u8],
-    readers: &mut [StreamReader],
-    out: &mut [T],
-    rows: usize,
-) -> usize {
-    let per_block = BLOCK_BYTES / size_of::<T>();
-    let row = crate::chunk::ROW;
-    let total_blocks = rows.saturating_mul(row / per_block / WIDE_STREAMS);
-    if readers.len() != WIDE_STREAMS || out.len() < rows.saturating_mul(row) {
-        return 0;
-    }
-    let mut done = 0;
-    loop {
-        let mut bits = [0u32; WIDE_STREAMS];
-        for (bit, reader) in bits.iter_mut().zip(readers.iter()) {
-            match u32::try_from(reader.bit_position()) {
-                Ok(position) => *bit = position,
-                Err(_) => return done * per_block,
+    #[cfg(target_arch = "x86_64")]
+    {
+        let per_block = BLOCK_BYTES / size_of::<T>();
+        let row = crate::chunk::ROW;
+        let total_blocks = rows.saturating_mul(row / per_block / WIDE_STREAMS);
+        if readers.len() != WIDE_STREAMS || out.len() < rows.saturating_mul(row) {
+            return 0;
+        }
+        let mut done = 0;
+        loop {
+            let mut bits = [0u32; WIDE_STREAMS];
+            for (bit, reader) in bits.iter_mut().zip(readers.iter()) {
+                match u32::try_from(reader.bit_position()) {
+                    Ok(position) => *bit = position,
+                    Err(_) => return done * per_block,
+                }
             }
+            let blocks = blocks_in_bounds(chunk.len(), &bits, total_blocks - done, per_block);
+            if blocks == 0 {
+                return done * per_block;
+            }
+            // SAFETY: `blocks_in_bounds` keeps every read inside `chunk`, indices stay inside
+            // the table, and blocks `done..done + blocks` of every lane lie inside the first
+            // `rows` rows of `out` (module docs); `WideTable::build` checked that the CPU has
+            // AVX-512F.
+            unsafe {
+                avx512::run(
+                    &table.entries,
+                    chunk.as_ptr(),
+                    out.as_mut_ptr().cast::<u8>(),
+                    &mut bits,
+                    done..done + blocks,
+                    size_of::<T>(),
+                );
+            }
+            for (reader, &bit) in readers.iter_mut().zip(&bits) {
+                reader.seek(chunk, u64::from(bit));
+            }
+            done += blocks;
         }
-        let blocks = blocks_in_bounds(chunk.len(), &bits, total_blocks - done, per_block);
-        if blocks == 0 {
-            return done * per_block;
-        }
-        // SAFETY: `blocks_in_bounds` keeps every read inside `chunk`, indices stay inside the
-        // table, and blocks `done..done + blocks` of every lane lie inside the first `rows` rows
-        // of `out` (module docs); `WideTable::build` checked that the CPU has AVX-512F.
-        unsafe {
-            avx512::run(
-                &table.entries,
-                chunk.as_ptr(),
-                out.as_mut_ptr().cast::<u8>(),
-                &mut bits,
-                done..done + blocks,
-                size_of::<T>(),
-            );
-        }
-        for (reader, &bit) in readers.iter_mut().zip(&bits) {
-            reader.seek(chunk, u64::from(bit));
-        }
-        done += blocks;
     }
 }
 
@@ -218,7 +202,8 @@ mod avx512 {
     /// Registers of sixteen lanes.
     const GROUPS: usize = WIDE_STREAMS / 16;
 
-    /// How far ahead of a lane its input is prefetched: about four blocks of 12-bit codes.
+    /// How far ahead of a lane its input is prefetched: the next cache line (longer distances
+    /// measured slower).
     const PREFETCH_BYTES: usize = 64;
 
     /// Runs blocks `blocks` of every lane; `element` is 1 (codes) or 2 (16-bit values).
@@ -261,6 +246,7 @@ mod avx512 {
         // that the variable shifts below stay under 32 (it adds a compare per shift otherwise).
         let length = _mm512_set1_epi32(0x1f);
         let byte_offset = _mm512_set1_epi32(7);
+        let high_half = _mm512_set1_epi32(-65536);
         // SAFETY: `bits` holds 64 u32, four registers' worth.
         let mut position: [__m512i; GROUPS] = std::array::from_fn(|g| unsafe {
             _mm512_loadu_si512(bits.as_ptr().add(16 * g).cast())
@@ -327,8 +313,7 @@ mod avx512 {
                                 _mm512_slli_epi32::<16>(both)
                             }
                         } else {
-                            let high = _mm512_set1_epi32(-65536);
-                            _mm512_or_si512(a, _mm512_and_si512(second, high))
+                            _mm512_or_si512(a, _mm512_and_si512(second, high_half))
                         };
                         word[g] = _mm512_or_si512(word[g], pair);
                     }
@@ -341,8 +326,8 @@ mod avx512 {
                 .zip(third_words)
                 .zip(fourth_words);
             for (g, (((w0, w1), w2), w3)) in groups.enumerate() {
-                // 4 x 4 transpose of 32-bit words inside each 128-bit part: `rows[x]`'s part `p`
-                // becomes lane `4 p + x`'s sixteen bytes, in output order.
+                // 4 x 4 transpose of 32-bit words inside each 128-bit part: part `p` of
+                // `transposed[x]` becomes lane `4 p + x`'s sixteen bytes, in output order.
                 let (t0, t1) = (_mm512_unpacklo_epi32(w0, w1), _mm512_unpackhi_epi32(w0, w1));
                 let (t2, t3) = (_mm512_unpacklo_epi32(w2, w3), _mm512_unpackhi_epi32(w2, w3));
                 let transposed = [
