@@ -9,7 +9,7 @@
 //! streams interleave in rows of 16 codes per stream (`chunk::WideSplit`), so a block's 64 stores
 //! fill one contiguous stretch of the output. Four registers (64 streams) are in flight, which hides
 //! the gathers' latency. Each lane prefetches its next input bytes: 64 streams are more than the
-//! hardware prefetchers follow.
+//! hardware prefetchers follow. The output a few blocks ahead is prefetched too.
 //!
 //! # Why `unsafe`, and why it is sound
 //! Gathers, loads and stores take raw pointers. [`blocks_in_bounds`] picks the number of blocks
@@ -206,6 +206,13 @@ mod avx512 {
     /// measured slower).
     const PREFETCH_BYTES: usize = 64;
 
+    /// Output bytes a block writes: sixteen per lane.
+    const OUTPUT_BYTES_PER_BLOCK: usize = WIDE_STREAMS * BLOCK_BYTES;
+
+    /// How far ahead of the block being written its output lines are prefetched (2 to 16 KiB
+    /// measured alike, 1 KiB worse).
+    const OUTPUT_PREFETCH_BYTES: usize = 4096;
+
     /// Runs blocks `blocks` of every lane; `element` is 1 (codes) or 2 (16-bit values).
     ///
     /// # Safety
@@ -272,6 +279,17 @@ mod avx512 {
                     // A prefetch never faults, whatever the address.
                     _mm_prefetch::<_MM_HINT_T0>(at.cast());
                 }
+            }
+
+            // A block writes one kilobyte of output (its row, or half of each line of a row of
+            // 16-bit values); the kilobyte a few blocks on is fetched for writing now, so that
+            // the stores do not wait for their lines (without it, 16-bit output took 10 % longer
+            // and codes 4 %). A plain prefetch: `prefetchw` needs a target feature Rust has not
+            // stabilised.
+            let next = out.wrapping_add(block * OUTPUT_BYTES_PER_BLOCK + OUTPUT_PREFETCH_BYTES);
+            for line in 0..OUTPUT_BYTES_PER_BLOCK / 64 {
+                // A prefetch never faults, whatever the address.
+                _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(64 * line).cast_const().cast());
             }
 
             let mut words = [[_mm512_setzero_si512(); GROUPS]; 4];
