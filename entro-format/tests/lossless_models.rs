@@ -41,7 +41,8 @@ fn real_checkpoints_round_trip_within_their_targets() {
         match model.name {
             // Issue 8's target; met thanks to the grid blocks of this dequantized checkpoint.
             "SmolLM2-135M-Instruct" => assert!(bits <= 10.4, "{bits}"),
-            // The target is 26.0, not met: this guards the 26.11 reached against regressions.
+            // The target is 26.0, not met: this guards the 26.13 reached (26.11 before byte
+            // codes were limited to 12 bits for the vector decoder) against regressions.
             _ => assert!(bits <= 26.15, "{bits}"),
         }
     }

@@ -82,6 +82,23 @@ impl Codebook {
         Ok(if pairs_size < bytes.1 { pairs } else { bytes.0 })
     }
 
+    /// The optimal codebook within `max_len` for symbol counts, except that a byte codebook is
+    /// limited to [`FAST_CODE_LENGTH`] bits where that costs at most [`FAST_LENGTH_MAX_COST`] of
+    /// the coded size, as in [`Codebook::build_best`], so that its chunks take the wide layout.
+    ///
+    /// # Errors
+    /// As [`Codebook::from_histogram`].
+    pub fn from_histogram_decode_friendly(
+        histogram: &Histogram,
+        alphabet: Alphabet,
+        max_len: u8,
+    ) -> Result<Self, BuildError> {
+        match alphabet {
+            Alphabet::Bytes => Ok(Self::build_decode_friendly(histogram, alphabet, max_len)?.0),
+            Alphabet::NibblePairs => Self::from_histogram(histogram, alphabet, max_len),
+        }
+    }
+
     /// The optimal codebook within `max_len`, or the one within [`FAST_CODE_LENGTH`] if that costs
     /// at most [`FAST_LENGTH_MAX_COST`] more; with its coded size in bytes.
     fn build_decode_friendly(
@@ -356,6 +373,32 @@ mod tests {
         assert_eq!(
             Codebook::build_best(&cheap, 8, 11).unwrap().max_length(),
             11
+        );
+    }
+
+    #[test]
+    fn decode_friendly_histograms_follow_build_best() {
+        for codes in [
+            two_level_codes(200, 10_000, 0, 0),
+            two_level_codes(16, 61_000, 200, 60),
+        ] {
+            let histogram = Histogram::from_symbols(&codes);
+            assert_eq!(
+                Codebook::from_histogram_decode_friendly(&histogram, Alphabet::Bytes, 14).unwrap(),
+                Codebook::build_best(&codes, 8, 14).unwrap()
+            );
+        }
+        // Pair codebooks stay optimal, long codes and all.
+        let pairs: Vec<u8> = (0..16u8)
+            .flat_map(|symbol| std::iter::repeat_n(symbol, 1usize << (16 - symbol).min(15)))
+            .collect();
+        let histogram = Histogram::from_nibble_pairs(&pairs).unwrap();
+        let optimal = Codebook::from_histogram(&histogram, Alphabet::NibblePairs, 14).unwrap();
+        assert!(optimal.max_length() > FAST_CODE_LENGTH);
+        assert_eq!(
+            Codebook::from_histogram_decode_friendly(&histogram, Alphabet::NibblePairs, 14)
+                .unwrap(),
+            optimal
         );
     }
 

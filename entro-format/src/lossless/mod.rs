@@ -16,7 +16,10 @@
 //!
 //! Every byte plane is stored raw, as a constant (0 bits per element), bit-packed, or with
 //! entro-huffman's canonical Huffman code (either alphabet); Huffman must save an eighth of the
-//! raw or packed size and 1 KiB to be chosen, since the others decode several times faster. A
+//! raw or packed size and 1 KiB to be chosen, since the others decode several times faster. Byte
+//! codes are limited to 12 bits where that costs at most 1 % of the plane
+//! ([`entro_huffman::Codebook::from_histogram_decode_friendly`]), so that the AVX-512 loop decodes
+//! them: all-MiniLM-L6-v2's F32 weights then decode about 1.4 x as fast for 0.07 % more bytes. A
 //! chunk carries everything needed to decode it, so chunks decode in parallel.
 //!
 //! # Chunk layout
