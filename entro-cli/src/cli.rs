@@ -60,7 +60,7 @@ pub(crate) struct CompressFlags {
     #[arg(long)]
     pub(crate) clip: bool,
     /// A per-tensor setting tuned on real models: `fidelity` (about 5.0-6.2 bits/weight) or
-    /// `compact` (about 4.1-4.6); replaces --bits, --scheme, --granularity and --clip. A tensor
+    /// `compact` (about 4.2-4.5); replaces --bits, --scheme, --granularity and --clip. A tensor
     /// whose lossless coding is no larger than the preset's quantization is stored losslessly.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bits", "scheme", "granularity", "clip"])]
     pub(crate) preset: Option<String>,

@@ -5,7 +5,8 @@
 //! independently this gives the same bytes as one sequential [`entro_format::encode_lossless`].
 
 use anyhow::Context as _;
-use entro_format::{Dtype, EncodedLossless, encode_lossless};
+use entro_format::lossless::EncodeOptions;
+use entro_format::{Dtype, EncodedLossless, encode_lossless_with};
 use rayon::prelude::*;
 
 /// Segments per thread: enough to balance uneven chunk costs, few enough that each segment's
@@ -13,12 +14,13 @@ use rayon::prelude::*;
 const SEGMENTS_PER_THREAD: usize = 4;
 
 /// Codes the little-endian elements `bytes` of a `dtype` (F32, F16 or BF16) tensor in chunks of
-/// `chunk_elements`, the chunks spread over `pool`.
+/// `chunk_elements` with `options`, the chunks spread over `pool`.
 pub(crate) fn encode_lossless_tensor(
     name: &str,
     dtype: Dtype,
     bytes: &[u8],
     chunk_elements: usize,
+    options: &EncodeOptions,
     pool: &rayon::ThreadPool,
 ) -> anyhow::Result<EncodedLossless> {
     let element_bytes = dtype
@@ -35,13 +37,13 @@ pub(crate) fn encode_lossless_tensor(
         .install(|| {
             bytes
                 .par_chunks(segment_bytes.max(1))
-                .map(|segment| encode_lossless(name, dtype, segment, chunk_elements))
+                .map(|segment| encode_lossless_with(name, dtype, segment, chunk_elements, options))
                 .collect::<Result<_, _>>()
         })
         .with_context(|| format!("tensor `{name}`: lossless coding failed"))?;
     if pieces.is_empty() {
         // No elements: one empty coding carries the layout and chunk size.
-        return encode_lossless(name, dtype, bytes, chunk_elements)
+        return encode_lossless_with(name, dtype, bytes, chunk_elements, options)
             .with_context(|| format!("tensor `{name}`: lossless coding failed"));
     }
     EncodedLossless::concat(pieces)
@@ -60,21 +62,30 @@ mod tests {
                 half::bf16::from_f32(value).to_le_bytes()
             })
             .collect();
-        let sequential = encode_lossless("w", Dtype::BF16, &bytes, 1024).unwrap();
-        for threads in [1, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let parallel = encode_lossless_tensor("w", Dtype::BF16, &bytes, 1024, &pool).unwrap();
-            assert_eq!(parallel, sequential, "threads {threads}");
+        for options in [
+            EncodeOptions::default(),
+            EncodeOptions::default().with_smallest_planes(true),
+        ] {
+            let sequential =
+                encode_lossless_with("w", Dtype::BF16, &bytes, 1024, &options).unwrap();
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let parallel =
+                    encode_lossless_tensor("w", Dtype::BF16, &bytes, 1024, &options, &pool)
+                        .unwrap();
+                assert_eq!(parallel, sequential, "threads {threads}, {options:?}");
+            }
         }
+        let options = EncodeOptions::default();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .unwrap();
-        let empty = encode_lossless_tensor("w", Dtype::F32, &[], 1024, &pool).unwrap();
+        let empty = encode_lossless_tensor("w", Dtype::F32, &[], 1024, &options, &pool).unwrap();
         assert_eq!(empty.elements(), 0);
-        assert!(encode_lossless_tensor("w", Dtype::I32, &bytes, 1024, &pool).is_err());
+        assert!(encode_lossless_tensor("w", Dtype::I32, &bytes, 1024, &options, &pool).is_err());
     }
 }

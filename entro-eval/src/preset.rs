@@ -9,6 +9,14 @@
 //! because roles differ in how much a given weight error moves the output: value and output
 //! projections and the MLP's input and output are the sensitive ones in both models measured.
 //!
+//! `compact` gives a llama model's token embeddings two budgets ([`Rule::RowBudgetRareRows`]): the
+//! rows past the first third of the vocabulary are the rarest tokens in a byte-pair vocabulary,
+//! which numbers tokens in merge order, and take a coarser step. On SmolLM2-135M, against 0.13 for
+//! every row, budgets of 0.13 and 0.2 save 0.08 bits/weight for 0.5 points more perplexity
+//! change (+1.86 % in all on `gpl-3.0.txt`), where 0.2 for every row saves 0.13 bits for 3.8
+//! points more; on a held-out text (the repository's license files) the two budgets cost +1.78 %
+//! against +1.56 % for 0.13 throughout.
+//!
 //! Each budget rule also tries 8-bit grids over 32-weight blocks and keeps them when they are both
 //! more accurate and smaller than the row grids: so they are for checkpoints dequantized from
 //! llama.cpp's block formats, whose blocks they reconstruct almost exactly ([`Preset::quantize`]).
@@ -34,6 +42,18 @@ pub enum Rule {
     RowBudget {
         /// The error budget `e`, relative to the tensor's root mean square.
         relative_step: f32,
+    },
+    /// [`Rule::RowBudget`], with the coarser budget `rare_relative_step` for the rows from
+    /// `rare_from` (a fraction of the row count) on. Meant for token embeddings: byte-pair
+    /// vocabularies number their tokens in merge order, so the later rows are the rarer tokens
+    /// (on SmolLM2-135M, 92 % of the tokens of an English text are among its first third).
+    RowBudgetRareRows {
+        /// The error budget of the first rows.
+        relative_step: f32,
+        /// Where the rare rows start, as a fraction of the rows.
+        rare_from: f32,
+        /// The error budget of the rare rows.
+        rare_relative_step: f32,
     },
 }
 
@@ -74,6 +94,8 @@ const QUERY_KEY: &[&str] = &[
     "attention.self.key",
 ];
 const WORD_EMBEDDINGS: &[&str] = &["word_embeddings"];
+/// Llama token embeddings (also its output head when tied): byte-pair vocabularies.
+const TOKEN_EMBEDDINGS: &[&str] = &["embed_tokens", "lm_head"];
 const EMBEDDINGS: &[&str] = &["embed_tokens", "lm_head", "position_embeddings"];
 
 /// Every preset, finest first.
@@ -106,16 +128,24 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "compact",
-        summary: "about 4.1-4.6 bits/weight: error budgets scaled to each role's sensitivity",
+        summary: "about 4.2-4.5 bits/weight: error budgets scaled to each role's sensitivity",
         rules: &[
             (TOKEN_TYPES, Rule::Keep),
             (VALUE, budget(0.07)),
             (ATTENTION_OUT, budget(0.13)),
             (MLP_IN, budget(0.09)),
-            (MLP_UP, budget(0.2)),
+            (MLP_UP, budget(0.13)),
             (MLP_OUT, budget(0.13)),
-            (QUERY_KEY, budget(0.3)),
+            (QUERY_KEY, budget(0.15)),
             (WORD_EMBEDDINGS, budget(0.5)),
+            (
+                TOKEN_EMBEDDINGS,
+                Rule::RowBudgetRareRows {
+                    relative_step: 0.13,
+                    rare_from: 1.0 / 3.0,
+                    rare_relative_step: 0.2,
+                },
+            ),
             (EMBEDDINGS, budget(0.13)),
         ],
         fallback: budget(0.2),
@@ -185,22 +215,59 @@ impl Preset {
             }),
             Rule::RowBudget { relative_step } => {
                 let params = row_budget_params(name, input, shape, relative_step)?;
-                let rows = quantize_with_params(name, input, shape, &params, codes)?;
-                let mut grid_codes = vec![0u8; codes.len()];
-                let grid_params = block_grid_params(name, input, shape)?;
-                let grid = quantize_with_params(name, input, shape, &grid_params, &mut grid_codes)?;
-                if grid.stats.squared_error <= rows.stats.squared_error
-                    && estimated_bits(&grid, GRID_PARAM_BITS)
-                        < estimated_bits(&rows, ROW_PARAM_BITS)
-                {
-                    codes.copy_from_slice(&grid_codes);
-                    return Ok(grid);
-                }
-                match calibration.and_then(|calibration| calibration.gram(name)) {
-                    Some(gram) => quantize_calibrated(name, input, shape, &params, gram, codes),
-                    None => Ok(rows),
-                }
+                self.quantize_on_rows(name, input, shape, &params, calibration, codes)
             }
+            Rule::RowBudgetRareRows {
+                relative_step,
+                rare_from,
+                rare_relative_step,
+            } => {
+                let rows = shape.first().copied().unwrap_or(0);
+                // A fraction of a row count, rounded up: the float is exact for any real row count.
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "rare_from is a fraction in 0..=1, so the product lies in 0..=rows"
+                )]
+                let first_rare =
+                    (rows as f64 * f64::from(rare_from.clamp(0.0, 1.0))).ceil() as usize;
+                let params = row_params(name, input, shape, |row| {
+                    if row < first_rare {
+                        relative_step
+                    } else {
+                        rare_relative_step
+                    }
+                })?;
+                self.quantize_on_rows(name, input, shape, &params, calibration, codes)
+            }
+        }
+    }
+
+    /// Quantizes on the row grids `params` of a budget rule, or on 32-weight block grids where
+    /// those are both more accurate and smaller; calibrated rounding where `calibration` saw the
+    /// tensor.
+    fn quantize_on_rows(
+        &self,
+        name: &str,
+        input: FloatSlice<'_>,
+        shape: &[usize],
+        params: &QuantParams,
+        calibration: Option<&Calibration>,
+        codes: &mut [u8],
+    ) -> Result<QuantReport, QuantError> {
+        let rows = quantize_with_params(name, input, shape, params, codes)?;
+        let mut grid_codes = vec![0u8; codes.len()];
+        let grid_params = block_grid_params(name, input, shape)?;
+        let grid = quantize_with_params(name, input, shape, &grid_params, &mut grid_codes)?;
+        if grid.stats.squared_error <= rows.stats.squared_error
+            && estimated_bits(&grid, GRID_PARAM_BITS) < estimated_bits(&rows, ROW_PARAM_BITS)
+        {
+            codes.copy_from_slice(&grid_codes);
+            return Ok(grid);
+        }
+        match calibration.and_then(|calibration| calibration.gram(name)) {
+            Some(gram) => quantize_calibrated(name, input, shape, params, gram, codes),
+            None => Ok(rows),
         }
     }
 }
@@ -295,12 +362,23 @@ pub fn row_budget_params(
     shape: &[usize],
     relative_step: f32,
 ) -> Result<QuantParams, QuantError> {
+    row_params(name, input, shape, |_| relative_step)
+}
+
+/// [`row_budget_params`] with the budget of each row given by `budget_of(row)`.
+fn row_params(
+    name: &str,
+    input: FloatSlice<'_>,
+    shape: &[usize],
+    budget_of: impl Fn(usize) -> f32,
+) -> Result<QuantParams, QuantError> {
     let extents = block_extents(name, input, shape, Granularity::Channel)?;
-    let floor = f64::from(relative_step.max(0.0)) * extents.mean_square.sqrt();
+    let rms = extents.mean_square.sqrt();
     let blocks = extents
         .ranges
         .into_iter()
-        .map(|(low, high)| row_grid(low, high, floor))
+        .enumerate()
+        .map(|(row, (low, high))| row_grid(low, high, f64::from(budget_of(row).max(0.0)) * rms))
         .collect();
     QuantParams::new(
         8,
@@ -553,6 +631,66 @@ mod tests {
         let err =
             block_grid_params("w", FloatSlice::F32(&[0.0, f32::INFINITY]), &[1, 2]).unwrap_err();
         assert!(matches!(err, QuantError::NonFinite { index: 1, .. }));
+    }
+
+    #[test]
+    fn token_embeddings_take_the_coarser_budget_from_their_rare_rows_on() {
+        let compact = preset("compact").unwrap();
+        let rule = compact.rule_for("model.embed_tokens.weight");
+        let Rule::RowBudgetRareRows {
+            relative_step,
+            rare_from,
+            rare_relative_step,
+        } = rule
+        else {
+            panic!("token embeddings take {rule:?}");
+        };
+        assert!(rare_relative_step > relative_step);
+        assert_eq!(compact.rule_for("lm_head.weight"), rule);
+        // Other embeddings keep one budget.
+        assert_eq!(
+            compact.rule_for("embeddings.position_embeddings.weight"),
+            budget(relative_step)
+        );
+        assert_eq!(
+            preset("fidelity")
+                .unwrap()
+                .rule_for("model.embed_tokens.weight"),
+            budget(0.03)
+        );
+
+        // Nine rows of the same narrow-range weights: the first ceil(9 * rare_from) rows get the
+        // fine step, the rest the coarse one (both above the finest step the range allows).
+        let mut seed = 11;
+        let values: Vec<f32> = (0..9 * 256).map(|_| uniform(&mut seed) - 0.5).collect();
+        let rms = (values.iter().map(|v| v * v).sum::<f32>() / values.len() as f32).sqrt();
+        let mut codes = vec![0u8; values.len()];
+        let report = compact
+            .quantize(
+                "model.embed_tokens.weight",
+                FloatSlice::F32(&values),
+                &[9, 256],
+                None,
+                &mut codes,
+            )
+            .unwrap();
+        let first_rare = (0u32..9)
+            .find(|&row| f64::from(row) >= 9.0 * f64::from(rare_from))
+            .map_or(9, |row| usize::try_from(row).unwrap());
+        assert!((1..9).contains(&first_rare));
+        for (row, block) in report.params.blocks.iter().enumerate() {
+            let expected = if row < first_rare {
+                relative_step
+            } else {
+                rare_relative_step
+            } * rms;
+            assert!(
+                (block.scale - expected).abs() <= expected * 1e-4,
+                "row {row}: step {} instead of {expected}",
+                block.scale
+            );
+        }
+        assert_eq!(report.stats.saturated, 0);
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub use entry::{
 };
 pub use error::{ChecksumLocation, Error, ErrorKind, Result};
 pub use layout::{ALIGNMENT, END_MAGIC, FOOTER_LEN, FORMAT_VERSION, MAGIC, PREAMBLE_LEN, align_up};
-pub use lossless_tensor::{EncodedLossless, LosslessEntry, encode_lossless};
+pub use lossless_tensor::{EncodedLossless, LosslessEntry, encode_lossless, encode_lossless_with};
 pub use metadata::{FileMetadata, MetadataMap};
 pub use quantized::{EncodedTensor, QuantizedEntry, encode_quantized};
 pub use reader::{EntroFile, FileLayout};

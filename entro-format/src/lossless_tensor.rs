@@ -8,7 +8,7 @@ use crate::dtype::Dtype;
 use crate::entry::ChunkEntry;
 use crate::error::{Error, Result, as_u64, check_limit};
 use crate::limits::MAX_CHUNKS;
-use crate::lossless::{self, FloatLayout, MAX_CHUNK_ELEMENTS};
+use crate::lossless::{self, EncodeOptions, FloatLayout, MAX_CHUNK_ELEMENTS};
 
 impl Dtype {
     /// The element layout the lossless codec splits, for F32, F16 and BF16
@@ -236,6 +236,28 @@ pub fn encode_lossless(
     bytes: &[u8],
     chunk_elements: usize,
 ) -> Result<EncodedLossless> {
+    encode_lossless_with(
+        name,
+        dtype,
+        bytes,
+        chunk_elements,
+        &EncodeOptions::default(),
+    )
+}
+
+/// [`encode_lossless`] with the codec's [`EncodeOptions`] (for example the smallest coding of every
+/// plane rather than the fastest to decode).
+///
+/// # Errors
+///
+/// As [`encode_lossless`].
+pub fn encode_lossless_with(
+    name: &str,
+    dtype: Dtype,
+    bytes: &[u8],
+    chunk_elements: usize,
+    options: &EncodeOptions,
+) -> Result<EncodedLossless> {
     let layout = dtype.float_layout().ok_or_else(|| {
         Error::invalid_argument(format!(
             "tensor `{name}` has dtype {dtype}; lossless coding takes F32, F16 or BF16"
@@ -266,7 +288,7 @@ pub fn encode_lossless(
     let mut chunks = Vec::with_capacity(bytes.len().div_ceil(chunk_bytes));
     for (index, elements) in bytes.chunks(chunk_bytes).enumerate() {
         let start = payload.len();
-        lossless::encode_chunk(layout, elements, &mut payload).map_err(|source| {
+        lossless::encode_chunk_with(layout, elements, options, &mut payload).map_err(|source| {
             Error::LosslessEncode {
                 tensor: name.to_owned(),
                 chunk: index,

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context as _, anyhow, bail};
 use entro_eval::ModelDir;
 use entro_eval::calibrate::Calibration;
+use entro_format::lossless::EncodeOptions;
 use entro_format::safetensors::{SafetensorsCheckpoint, SafetensorsTensor};
 use entro_format::{Dtype, EntroWriter, FileMetadata, MetadataMap};
 use entro_quant::{Granularity, QuantReport, quantize};
@@ -159,7 +160,8 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
                     .lossless
                     .unwrap_or(LosslessChunks::Default)
                     .elements(element_bytes);
-                let encoded = encode_lossless_tensor(name, dtype, data, chunk, &pool)
+                let options = EncodeOptions::default();
+                let encoded = encode_lossless_tensor(name, dtype, data, chunk, &options, &pool)
                     .with_context(|| source.clone())?;
                 page_release::release(data);
                 writer
@@ -282,7 +284,10 @@ fn compress_tensor(
         && let Some(layout) = tensor.dtype().float_layout()
     {
         let chunk = LosslessChunks::Default.elements(layout.element_bytes());
-        let lossless = encode_lossless_tensor(name, tensor.dtype(), data, chunk, pool)
+        // A preset is about size: every plane takes its smallest coding (on SmolLM2-135M, Huffman
+        // codes for the 4-bit grid indices instead of packing them, 0.1 bits/weight less).
+        let options = EncodeOptions::default().with_smallest_planes(true);
+        let lossless = encode_lossless_tensor(name, tensor.dtype(), data, chunk, &options, pool)
             .with_context(|| source.to_owned())?;
         let quantized_bytes = encoded.file_bytes()?;
         let lossless_bytes = lossless.file_bytes()?;

@@ -12,7 +12,7 @@
 //! `round(offset + index[i] * step)` in f32 arithmetic, rounded to the layout.
 
 use super::layout::{FloatLayout, f16_to_f32, round_bf16, round_f16, round_f32};
-use super::plane::{ChunkPlane, PlaneBytes, decode_plane, encode_plane};
+use super::plane::{ChunkPlane, HuffmanMargin, PlaneBytes, decode_plane, encode_plane};
 use super::reader::ChunkReader;
 use super::scratch::{Buffer, Scratch, as_le_u16, as_le_u32};
 use super::search::{BLOCK, fit_block, grid_value};
@@ -28,6 +28,7 @@ pub(crate) fn encode_blocks(
     layout: FloatLayout,
     elements: &[u8],
     search: bool,
+    margin: HuffmanMargin,
     out: &mut Vec<u8>,
     stats: &mut ChunkStats,
 ) -> Result<Vec<u8>, LosslessError> {
@@ -59,12 +60,12 @@ pub(crate) fn encode_blocks(
         }
     }
     plain.extend_from_slice(&elements[whole * block_bytes..]);
-    stats.block_kind_bytes += encode_plane(ChunkPlane::BlockKinds, &kinds, out)?;
+    stats.block_kind_bytes += encode_plane(ChunkPlane::BlockKinds, &kinds, margin, out)?;
     for (byte, plane) in (0u8..).zip(&params) {
-        stats.block_param_bytes += encode_plane(ChunkPlane::BlockParams(byte), plane, out)?;
+        stats.block_param_bytes += encode_plane(ChunkPlane::BlockParams(byte), plane, margin, out)?;
     }
-    stats.block_index_bytes += encode_plane(ChunkPlane::NarrowIndices, &narrow, out)?;
-    stats.block_index_bytes += encode_plane(ChunkPlane::WideIndices, &wide, out)?;
+    stats.block_index_bytes += encode_plane(ChunkPlane::NarrowIndices, &narrow, margin, out)?;
+    stats.block_index_bytes += encode_plane(ChunkPlane::WideIndices, &wide, margin, out)?;
     Ok(plain)
 }
 

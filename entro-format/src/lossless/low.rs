@@ -12,7 +12,7 @@
 //! ```
 
 use super::LosslessError;
-use super::plane::{ChunkPlane, PlaneBytes, decode_plane, encode_plane};
+use super::plane::{ChunkPlane, HuffmanMargin, PlaneBytes, decode_plane, encode_plane};
 use super::reader::ChunkReader;
 
 /// Elements per segment: a few rows of a typical matrix, so that rows of reduced precision are
@@ -23,10 +23,14 @@ pub(crate) const SEGMENT: usize = 64;
 const FULL: u8 = 16;
 
 /// Appends the widths plane and the packed bits of `lows`; returns the bytes written.
-pub(crate) fn encode_low(lows: &[u16], out: &mut Vec<u8>) -> Result<usize, LosslessError> {
+pub(crate) fn encode_low(
+    lows: &[u16],
+    margin: HuffmanMargin,
+    out: &mut Vec<u8>,
+) -> Result<usize, LosslessError> {
     let start = out.len();
     let widths: Vec<u8> = lows.chunks(SEGMENT).map(segment_width).collect();
-    encode_plane(ChunkPlane::LowWidths, &widths, out)?;
+    encode_plane(ChunkPlane::LowWidths, &widths, margin, out)?;
     for (segment, &width) in lows.chunks(SEGMENT).zip(&widths) {
         match width {
             0 => {}
@@ -146,7 +150,7 @@ mod tests {
 
     fn round_trip(lows: &[u16]) -> usize {
         let mut coded = Vec::new();
-        let written = encode_low(lows, &mut coded).unwrap();
+        let written = encode_low(lows, HuffmanMargin::Speed, &mut coded).unwrap();
         assert_eq!(written, coded.len());
         let mut scratch = vec![0u8; lows.len() * 2];
         let mut reader = ChunkReader::new(&coded);

@@ -21,7 +21,7 @@
 use super::layout::{FloatLayout, low_u16};
 use super::low::{decode_low, encode_low};
 use super::packing::{pack, packed_len, unpack};
-use super::plane::{ChunkPlane, decode_plane_bytes, encode_plane};
+use super::plane::{ChunkPlane, HuffmanMargin, decode_plane_bytes, encode_plane};
 use super::reader::ChunkReader;
 use super::scratch::{Scratch, as_le_u16, as_le_u32};
 use super::window::{Joiner, MAX_K, Window, best_window, is_escape};
@@ -37,6 +37,7 @@ const ESCAPE_GROUP: usize = 64;
 pub(crate) fn encode_plain(
     layout: FloatLayout,
     elements: &[u8],
+    margin: HuffmanMargin,
     out: &mut Vec<u8>,
     stats: &mut ChunkStats,
 ) -> Result<(), LosslessError> {
@@ -74,13 +75,13 @@ pub(crate) fn encode_plain(
     );
     stats.joined_mantissa_bits = Some(window.k);
     stats.header_bytes += out.len() - start;
-    stats.top_bytes[0] += encode_plane(ChunkPlane::Top(0), &symbols, out)?;
+    stats.top_bytes[0] += encode_plane(ChunkPlane::Top(0), &symbols, margin, out)?;
     let rest_start = out.len();
-    encode_plane(ChunkPlane::Escapes, &escaped, out)?;
+    encode_plane(ChunkPlane::Escapes, &escaped, margin, out)?;
     pack(&rests, 8 - window.k, out);
     stats.top_bytes[1] += out.len() - rest_start;
     if layout == FloatLayout::F32 {
-        stats.low_bytes += encode_low(&lows, out)?;
+        stats.low_bytes += encode_low(&lows, margin, out)?;
     }
     Ok(())
 }

@@ -32,8 +32,18 @@ const CODED_LENGTH_BYTES: u64 = 4;
 /// Huffman must save at least 1/8 of the raw or packed size...
 const MIN_SAVING_SHIFT: u32 = 3;
 
-/// ...and at least this many bytes.
+/// ...and at least this many bytes, unless the encoder asks for the smallest coding.
 const MIN_SAVING_BYTES: u64 = 1024;
+
+/// When a Huffman code is chosen over a raw or packed plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HuffmanMargin {
+    /// When it saves an eighth of the size and 1 KiB: raw and packed planes decode several times
+    /// faster.
+    Speed,
+    /// Whenever it is smaller.
+    Size,
+}
 
 /// Names a plane of a chunk in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,22 +99,28 @@ enum Coding {
 
 /// The cheapest coding of a plane counted in `histogram`, over byte symbols.
 pub(crate) fn plan_bytes(histogram: &Histogram) -> PlanePlan {
-    choose(histogram, None)
+    choose(histogram, None, HuffmanMargin::Speed)
 }
 
-/// The cheapest coding of `plane`, trying nibble pairs too when every value is below 16.
+/// The cheapest coding of `plane`, trying nibble pairs too when every value is below 16; Huffman
+/// only where it saves enough to pay for its slower decoding.
 pub(crate) fn plan(plane: &[u8]) -> PlanePlan {
+    plan_with(plane, HuffmanMargin::Speed)
+}
+
+/// [`plan`] with the given margin for Huffman codes.
+fn plan_with(plane: &[u8], margin: HuffmanMargin) -> PlanePlan {
     let histogram = Histogram::from_symbols(plane);
     let narrow = plane.len() >= 2 && histogram.counts()[16..].iter().all(|&count| count == 0);
     let pairs = narrow
         .then(|| Histogram::from_nibble_pairs(plane).ok())
         .flatten();
-    choose(&histogram, pairs.as_ref())
+    choose(&histogram, pairs.as_ref(), margin)
 }
 
 /// Constant if one value, else the smaller Huffman code (bytes, or pairs when counted) if it
 /// saves enough over raw, else raw.
-fn choose(histogram: &Histogram, pairs: Option<&Histogram>) -> PlanePlan {
+fn choose(histogram: &Histogram, pairs: Option<&Histogram>, margin: HuffmanMargin) -> PlanePlan {
     let len = histogram.total();
     if histogram.distinct() == 1 {
         let value = histogram.counts().iter().position(|&count| count > 0);
@@ -139,7 +155,10 @@ fn choose(histogram: &Histogram, pairs: Option<&Histogram>) -> PlanePlan {
         Ok(len) if width < 8 => (Coding::Packed(width), 2 + packed_len(len, width) as u64),
         _ => (Coding::Raw, 1 + len),
     };
-    let margin = (stored_bytes >> MIN_SAVING_SHIFT).max(MIN_SAVING_BYTES);
+    let margin = match margin {
+        HuffmanMargin::Speed => (stored_bytes >> MIN_SAVING_SHIFT).max(MIN_SAVING_BYTES),
+        HuffmanMargin::Size => 0,
+    };
     match best {
         Some(plan) if plan.bytes + margin < stored_bytes => plan,
         _ => PlanePlan {
@@ -199,10 +218,11 @@ pub(crate) fn write_plane(
 pub(crate) fn encode_plane(
     id: ChunkPlane,
     plane: &[u8],
+    margin: HuffmanMargin,
     out: &mut Vec<u8>,
 ) -> Result<usize, LosslessError> {
     let start = out.len();
-    write_plane(id, &plan(plane), plane, out)?;
+    write_plane(id, &plan_with(plane, margin), plane, out)?;
     Ok(out.len() - start)
 }
 
@@ -308,7 +328,8 @@ mod tests {
 
     fn round_trip(plane: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut coded = Vec::new();
-        let written = encode_plane(ChunkPlane::Top(0), plane, &mut coded).unwrap();
+        let written =
+            encode_plane(ChunkPlane::Top(0), plane, HuffmanMargin::Speed, &mut coded).unwrap();
         assert_eq!(written, coded.len());
         // The plan counts the worst case of the streams' padding: up to a byte per stream (4 in a
         // narrow chunk, 64 in a wide one).
@@ -421,7 +442,7 @@ mod tests {
     fn empty_planes_take_no_bytes_and_unknown_modes_are_named() {
         let mut out = Vec::new();
         assert_eq!(
-            encode_plane(ChunkPlane::LowWidths, &[], &mut out).unwrap(),
+            encode_plane(ChunkPlane::LowWidths, &[], HuffmanMargin::Speed, &mut out).unwrap(),
             0
         );
         let mut reader = ChunkReader::new(&[7]);
