@@ -22,8 +22,8 @@
 //! llama.cpp's block formats, whose blocks they reconstruct almost exactly ([`Preset::quantize`]).
 //! `entro compress` goes one step further for such checkpoints: it stores a tensor losslessly
 //! wherever that takes no more bytes than the preset's quantization (entro-format's lossless codec
-//! finds the blocks' grids and codes their indices), which on SmolLM2-135M holds for every linear
-//! layer of `fidelity`.
+//! finds the blocks' grids and codes their indices, Huffman-coded under a preset), which on
+//! SmolLM2-135M holds for every linear layer under both presets.
 
 use crate::calibrate::Calibration;
 use crate::gptq::quantize_calibrated;
