@@ -58,7 +58,12 @@ fn seeds_decode_identically() {
     if std::env::var_os("ENTRO_WRITE_FUZZ_SEEDS").is_some() {
         std::fs::create_dir_all(corpus_dir()).expect("create the corpus folder");
         for (name, bytes) in &seeds {
-            std::fs::write(corpus_dir().join(format!("seed-{name}")), bytes).expect("write a seed");
+            // Through a temporary file and a rename, so that a replay reading the corpus at the
+            // same time never sees a half-written seed.
+            let temporary = corpus_dir().join(format!(".writing-seed-{name}"));
+            std::fs::write(&temporary, bytes).expect("write a seed");
+            std::fs::rename(&temporary, corpus_dir().join(format!("seed-{name}")))
+                .expect("move a seed into place");
         }
     }
 }

@@ -51,7 +51,12 @@ fn maybe_write_seeds(target: &str, seeds: &[(&str, Vec<u8>)]) {
         .join(target);
     std::fs::create_dir_all(&dir).expect("create the corpus directory");
     for (name, bytes) in seeds {
-        std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write a seed");
+        // Through a temporary file and a rename, so that a replay reading the corpus at the same
+        // time never sees a half-written seed.
+        let temporary = dir.join(format!(".writing-seed-{name}"));
+        std::fs::write(&temporary, bytes).expect("write a seed");
+        std::fs::rename(&temporary, dir.join(format!("seed-{name}")))
+            .expect("move a seed into place");
     }
 }
 

@@ -259,7 +259,11 @@ pub(crate) fn write_seeds_if_asked(folder: &std::path::Path, seeds: &[(&str, Vec
     }
     std::fs::create_dir_all(folder).unwrap();
     for (name, bytes) in seeds {
-        std::fs::write(folder.join(format!("seed-{name}")), bytes).unwrap();
+        // Through a temporary file and a rename, so that a replay reading the corpus at the same
+        // time never sees a half-written seed.
+        let temporary = folder.join(format!(".writing-seed-{name}"));
+        std::fs::write(&temporary, bytes).unwrap();
+        std::fs::rename(&temporary, folder.join(format!("seed-{name}"))).unwrap();
     }
 }
 
