@@ -215,7 +215,7 @@ impl Preset {
             }),
             Rule::RowBudget { relative_step } => {
                 let params = row_budget_params(name, input, shape, relative_step)?;
-                self.quantize_on_rows(name, input, shape, &params, calibration, codes)
+                quantize_on_rows(name, input, shape, &params, calibration, codes)
             }
             Rule::RowBudgetRareRows {
                 relative_step,
@@ -223,7 +223,8 @@ impl Preset {
                 rare_relative_step,
             } => {
                 let rows = shape.first().copied().unwrap_or(0);
-                // A fraction of a row count, rounded up: the float is exact for any real row count.
+                // The first row at or past the fraction (row counts are far below 2^53, so the
+                // product is exact to well under a row).
                 #[expect(
                     clippy::cast_possible_truncation,
                     clippy::cast_sign_loss,
@@ -238,37 +239,35 @@ impl Preset {
                         rare_relative_step
                     }
                 })?;
-                self.quantize_on_rows(name, input, shape, &params, calibration, codes)
+                quantize_on_rows(name, input, shape, &params, calibration, codes)
             }
         }
     }
+}
 
-    /// Quantizes on the row grids `params` of a budget rule, or on 32-weight block grids where
-    /// those are both more accurate and smaller; calibrated rounding where `calibration` saw the
-    /// tensor.
-    fn quantize_on_rows(
-        &self,
-        name: &str,
-        input: FloatSlice<'_>,
-        shape: &[usize],
-        params: &QuantParams,
-        calibration: Option<&Calibration>,
-        codes: &mut [u8],
-    ) -> Result<QuantReport, QuantError> {
-        let rows = quantize_with_params(name, input, shape, params, codes)?;
-        let mut grid_codes = vec![0u8; codes.len()];
-        let grid_params = block_grid_params(name, input, shape)?;
-        let grid = quantize_with_params(name, input, shape, &grid_params, &mut grid_codes)?;
-        if grid.stats.squared_error <= rows.stats.squared_error
-            && estimated_bits(&grid, GRID_PARAM_BITS) < estimated_bits(&rows, ROW_PARAM_BITS)
-        {
-            codes.copy_from_slice(&grid_codes);
-            return Ok(grid);
-        }
-        match calibration.and_then(|calibration| calibration.gram(name)) {
-            Some(gram) => quantize_calibrated(name, input, shape, params, gram, codes),
-            None => Ok(rows),
-        }
+/// Quantizes on the row grids `params` of a budget rule, or on 32-weight block grids where those
+/// are both more accurate and smaller; calibrated rounding where `calibration` saw the tensor.
+fn quantize_on_rows(
+    name: &str,
+    input: FloatSlice<'_>,
+    shape: &[usize],
+    params: &QuantParams,
+    calibration: Option<&Calibration>,
+    codes: &mut [u8],
+) -> Result<QuantReport, QuantError> {
+    let rows = quantize_with_params(name, input, shape, params, codes)?;
+    let mut grid_codes = vec![0u8; codes.len()];
+    let grid_params = block_grid_params(name, input, shape)?;
+    let grid = quantize_with_params(name, input, shape, &grid_params, &mut grid_codes)?;
+    if grid.stats.squared_error <= rows.stats.squared_error
+        && estimated_bits(&grid, GRID_PARAM_BITS) < estimated_bits(&rows, ROW_PARAM_BITS)
+    {
+        codes.copy_from_slice(&grid_codes);
+        return Ok(grid);
+    }
+    match calibration.and_then(|calibration| calibration.gram(name)) {
+        Some(gram) => quantize_calibrated(name, input, shape, params, gram, codes),
+        None => Ok(rows),
     }
 }
 
