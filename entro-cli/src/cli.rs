@@ -59,7 +59,7 @@ pub(crate) struct CompressFlags {
     /// Clip each block's range to minimise the mean squared error.
     #[arg(long)]
     pub(crate) clip: bool,
-    /// A per-tensor setting tuned on real models: `fidelity` (about 5.0-6.2 bits/weight) or
+    /// A per-tensor setting tuned on real models: `fidelity` (about 4.9-6.2 bits/weight) or
     /// `compact` (about 4.2-4.5); replaces --bits, --scheme, --granularity and --clip. A tensor
     /// whose lossless coding is no larger than the preset's quantization is stored losslessly.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["bits", "scheme", "granularity", "clip"])]

@@ -102,7 +102,7 @@ const EMBEDDINGS: &[&str] = &["embed_tokens", "lm_head", "position_embeddings"];
 pub const PRESETS: &[Preset] = &[
     Preset {
         name: "fidelity",
-        summary: "about 5.0-6.2 bits/weight: sensitive tensors at the finest 8-bit step of each row",
+        summary: "about 4.9-6.2 bits/weight: sensitive tensors at the finest 8-bit step of each row",
         rules: &[
             (TOKEN_TYPES, Rule::Keep),
             (VALUE, budget(0.0)),
