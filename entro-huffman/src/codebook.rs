@@ -72,14 +72,19 @@ impl Codebook {
         let narrow = bytes_histogram.counts()[16..]
             .iter()
             .all(|&count| count == 0);
-        let bytes = Self::build_decode_friendly(&bytes_histogram, Alphabet::Bytes, max_len)?;
+        let bytes = Self::fast_bytes_if_cheap(&bytes_histogram, max_len)?;
         if bits > 4 || !narrow {
-            return Ok(bytes.0);
+            return Ok(bytes);
         }
         let pair_histogram = Histogram::from_nibble_pairs(codes)?;
         let pairs = Self::from_histogram(&pair_histogram, Alphabet::NibblePairs, max_len)?;
         let pairs_size = pairs.coded_size_bytes(&pair_histogram);
-        Ok(if pairs_size < bytes.1 { pairs } else { bytes.0 })
+        let bytes_size = bytes.coded_size_bytes(&bytes_histogram);
+        Ok(if pairs_size < bytes_size {
+            pairs
+        } else {
+            bytes
+        })
     }
 
     /// The optimal codebook within `max_len` for symbol counts, except that a byte codebook is
@@ -94,36 +99,30 @@ impl Codebook {
         max_len: u8,
     ) -> Result<Self, BuildError> {
         match alphabet {
-            Alphabet::Bytes => Ok(Self::build_decode_friendly(histogram, alphabet, max_len)?.0),
+            Alphabet::Bytes => Self::fast_bytes_if_cheap(histogram, max_len),
             Alphabet::NibblePairs => Self::from_histogram(histogram, alphabet, max_len),
         }
     }
 
-    /// The optimal codebook within `max_len`, or the one within [`FAST_CODE_LENGTH`] if that costs
-    /// at most [`FAST_LENGTH_MAX_COST`] more; with its coded size in bytes.
-    fn build_decode_friendly(
-        histogram: &Histogram,
-        alphabet: Alphabet,
-        max_len: u8,
-    ) -> Result<(Self, u64), BuildError> {
-        let optimal = Self::from_histogram(histogram, alphabet, max_len)?;
-        let optimal_size = optimal.coded_size_bytes(histogram);
+    /// The optimal byte codebook within `max_len`, or the one within [`FAST_CODE_LENGTH`] if that
+    /// costs at most [`FAST_LENGTH_MAX_COST`] more.
+    fn fast_bytes_if_cheap(histogram: &Histogram, max_len: u8) -> Result<Self, BuildError> {
+        let optimal = Self::from_histogram(histogram, Alphabet::Bytes, max_len)?;
         if optimal.max_length() <= FAST_CODE_LENGTH {
-            return Ok((optimal, optimal_size));
+            return Ok(optimal);
         }
         // Too many symbols for FAST_CODE_LENGTH bits is an error here, and keeps the optimal code.
-        let Ok(fast) = Self::from_histogram(histogram, alphabet, FAST_CODE_LENGTH) else {
-            return Ok((optimal, optimal_size));
+        let Ok(fast) = Self::from_histogram(histogram, Alphabet::Bytes, FAST_CODE_LENGTH) else {
+            return Ok(optimal);
         };
-        let fast_size = fast.coded_size_bytes(histogram);
+        let (fast_size, optimal_size) = (
+            fast.coded_size_bytes(histogram),
+            optimal.coded_size_bytes(histogram),
+        );
         let (allowed, per) = FAST_LENGTH_MAX_COST;
         let within = u128::from(fast_size) * u128::from(per)
             <= u128::from(optimal_size) * u128::from(per + allowed);
-        Ok(if within {
-            (fast, fast_size)
-        } else {
-            (optimal, optimal_size)
-        })
+        Ok(if within { fast } else { optimal })
     }
 
     /// Checks a full set of code lengths and makes a codebook of them.
