@@ -27,6 +27,10 @@ pub(crate) struct Model {
 
 impl Model {
     /// Every floating-point tensor the lossless codec takes: name, layout, bytes.
+    #[allow(
+        dead_code,
+        reason = "the bound example, which shares this file, reads the shapes from the checkpoint"
+    )]
     pub(crate) fn float_tensors(&self) -> Vec<(&str, FloatLayout, &[u8])> {
         self.checkpoint
             .tensors()
