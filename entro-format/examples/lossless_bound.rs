@@ -1,14 +1,14 @@
 //! How small could a lossless file of entro's kind get? An optimistic estimate, in bits per float
 //! weight, for the model class issue 8's analysis considered: the exponent with the top mantissa
 //! bits entropy-coded (ideally, no table or chunk costs) and optionally conditioned on a class of
-//! the row's magnitude; the sign and the other mantissa bits stored as they are, except the low
+//! the element's scale (its row's RMS, or its row's times its column's); the sign and the other mantissa bits stored as they are, except the low
 //! 13 bits of F32 elements that F16 holds exactly, which cost nothing here.
 //!
 //! ```text
 //! cargo run --release -p entro-format --example lossless_bound
 //! ```
 //!
-//! The row-class gain is measured out of sample (a model fitted on the even rows scores the odd
+//! The scale-class gain is measured out of sample (a model fitted on the even rows scores the odd
 //! rows and the other way round), because a context model fitted to the data it codes looks
 //! better than any coder that has to transmit or learn it. The order-0 part is the in-sample
 //! entropy of every tensor, a little below what a coder pays.
@@ -26,8 +26,8 @@ use entro_format::Dtype;
 
 /// Mantissa bits joined to the exponent in the modelled symbol (the rest are close to uniform).
 const TOP_MANTISSA_BITS: u32 = 4;
-/// Row-class counts tried; the best out-of-sample one counts.
-const ROW_CLASS_COUNTS: [usize; 3] = [4, 16, 64];
+/// Scale-class counts tried; the best out-of-sample one counts.
+const CLASS_COUNTS: [usize; 3] = [4, 16, 64];
 /// Weight of the tensor-wide distribution in every row-class model (additive backoff).
 const BACKOFF_WEIGHT: f64 = 8.0;
 
@@ -45,7 +45,7 @@ fn float_bits(dtype: Dtype) -> Option<(u32, u32)> {
 struct Totals {
     weights: f64,
     order0_bits: f64,
-    row_class_bits: f64,
+    scale_class_bits: f64,
     raw_bits: f64,
 }
 
@@ -72,10 +72,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|&bits| (bits >> top_shift) & ((1 << (exponent_bits + TOP_MANTISSA_BITS)) - 1))
                 .collect();
             let order0 = entropy(&symbols);
-            let gain = ROW_CLASS_COUNTS
-                .iter()
-                .map(|&classes| row_class_gain(&symbols, &values, rows, classes, tensor.dtype()))
-                .fold(0.0, f64::max);
+            let mut gain = 0.0_f64;
+            if rows >= 2 * CLASS_COUNTS[CLASS_COUNTS.len() - 1] {
+                for with_columns in [false, true] {
+                    let scales = log_scales(&values, rows, tensor.dtype(), with_columns);
+                    for classes in CLASS_COUNTS {
+                        let class = quantile_classes(&scales, classes);
+                        gain = gain.max(class_gain(&symbols, &class, rows, classes));
+                    }
+                }
+            }
             let raw: f64 = values
                 .iter()
                 .map(|&bits| {
@@ -91,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let n = values.len() as f64;
             totals.weights += n;
             totals.order0_bits += order0 * n;
-            totals.row_class_bits += (order0 - gain) * n;
+            totals.scale_class_bits += (order0 - gain) * n;
             totals.raw_bits += raw;
         }
         if totals.weights == 0.0 {
@@ -100,12 +106,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let per_weight = |bits: f64| (bits + totals.raw_bits) / totals.weights;
         println!(
             "{}: {} float weights; sign and lower mantissa bits {:.4} bits/weight; \
-             estimate with order-0 symbols {:.4}, with the best row classes {:.4}",
+             estimate with order-0 symbols {:.4}, with the best scale classes {:.4}",
             model.name,
             totals.weights,
             totals.raw_bits / totals.weights,
             per_weight(totals.order0_bits),
-            per_weight(totals.row_class_bits),
+            per_weight(totals.scale_class_bits),
         );
     }
     Ok(())
@@ -152,33 +158,45 @@ fn histogram(symbols: impl Iterator<Item = u32>) -> Vec<f64> {
     counts
 }
 
-/// Bits per element saved out of sample by coding each row's symbols with a model of its
-/// magnitude class instead of one tensor-wide model (0 when it loses).
-fn row_class_gain(
-    symbols: &[u32],
-    values: &[u32],
-    rows: usize,
-    classes: usize,
-    dtype: Dtype,
-) -> f64 {
-    if rows < 2 * classes {
-        return 0.0;
+/// Each element's log scale: its row's RMS, times its column's where `with_columns`.
+fn log_scales(values: &[u32], rows: usize, dtype: Dtype, with_columns: bool) -> Vec<f64> {
+    let width = values.len() / rows;
+    let log_rms = |squares: f64, count: usize| (squares / count as f64).max(f64::MIN_POSITIVE).ln();
+    let mut row_squares = vec![0.0; rows];
+    let mut column_squares = vec![0.0; width];
+    for (index, &bits) in values.iter().enumerate() {
+        let square = value_of(bits, dtype).powi(2);
+        row_squares[index / width] += square;
+        column_squares[index % width] += square;
     }
-    let width = symbols.len() / rows;
-    let magnitude: Vec<f64> = values
-        .chunks_exact(width)
-        .map(|row| {
-            let squares: f64 = row.iter().map(|&bits| value_of(bits, dtype).powi(2)).sum();
-            (squares / width as f64).max(f64::MIN_POSITIVE).ln()
+    (0..values.len())
+        .map(|index| {
+            let row = log_rms(row_squares[index / width], width);
+            let column = log_rms(column_squares[index % width], rows);
+            if with_columns { row + column } else { row }
         })
-        .collect();
-    let mut sorted = magnitude.clone();
+        .collect()
+}
+
+/// Quantile classes of `scores`, `0..classes`.
+fn quantile_classes(scores: &[f64], classes: usize) -> Vec<usize> {
+    let mut sorted = scores.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let row_class: Vec<usize> = magnitude
+    scores
         .iter()
-        .map(|&m| (sorted.partition_point(|&s| s < m) * classes / rows).min(classes - 1))
-        .collect();
-    let row_symbols = |row: usize| symbols[row * width..(row + 1) * width].iter().copied();
+        .map(|&score| {
+            let rank = sorted.partition_point(|&s| s < score);
+            (rank * classes / scores.len()).min(classes - 1)
+        })
+        .collect()
+}
+
+/// Bits per element saved out of sample by coding each element with a model of its scale class
+/// instead of one tensor-wide model (0 when it loses). Models are fitted on the even rows and
+/// score the odd ones, then the other way round.
+fn class_gain(symbols: &[u32], class: &[usize], rows: usize, classes: usize) -> f64 {
+    let width = symbols.len() / rows;
+    let fold_of = |index: usize| (index / width) % 2;
     // Add-half smoothing of the tensor-wide model over the symbols seen anywhere in the tensor
     // (a coder's table would list them).
     let alphabet = histogram(symbols.iter().copied())
@@ -187,28 +205,22 @@ fn row_class_gain(
         .count() as f64;
     let (mut with_classes, mut without) = (0.0, 0.0);
     for held_out in 0..2 {
-        let fitted_rows = || (0..rows).filter(move |row| row % 2 != held_out);
-        let global = histogram(fitted_rows().flat_map(row_symbols));
+        let fitted = || (0..symbols.len()).filter(move |&index| fold_of(index) != held_out);
+        let global = histogram(fitted().map(|index| symbols[index]));
         let global_total: f64 = global.iter().sum();
-        let per_class: Vec<Vec<f64>> = (0..classes)
-            .map(|class| {
-                histogram(
-                    fitted_rows()
-                        .filter(|&row| row_class[row] == class)
-                        .flat_map(row_symbols),
-                )
-            })
-            .collect();
-        let class_totals: Vec<f64> = per_class.iter().map(|counts| counts.iter().sum()).collect();
-        for row in (0..rows).filter(|row| row % 2 == held_out) {
-            let class = row_class[row];
-            for symbol in row_symbols(row) {
-                let g = (global[symbol as usize] + 0.5) / (global_total + 0.5 * alphabet);
-                let c = per_class[class][symbol as usize];
-                without -= g.log2();
-                with_classes -=
-                    ((c + BACKOFF_WEIGHT * g) / (class_totals[class] + BACKOFF_WEIGHT)).log2();
-            }
+        let mut per_class = vec![vec![0.0; global.len()]; classes];
+        let mut class_totals = vec![0.0; classes];
+        for index in fitted() {
+            per_class[class[index]][symbols[index] as usize] += 1.0;
+            class_totals[class[index]] += 1.0;
+        }
+        for index in (0..symbols.len()).filter(|&index| fold_of(index) == held_out) {
+            let (symbol, class) = (symbols[index] as usize, class[index]);
+            let g = (global[symbol] + 0.5) / (global_total + 0.5 * alphabet);
+            without -= g.log2();
+            with_classes -= ((per_class[class][symbol] + BACKOFF_WEIGHT * g)
+                / (class_totals[class] + BACKOFF_WEIGHT))
+                .log2();
         }
     }
     ((without - with_classes) / symbols.len() as f64).max(0.0)
