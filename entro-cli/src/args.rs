@@ -38,6 +38,8 @@ pub(crate) struct CompressArgs {
     pub(crate) chunk_codes: usize,
     /// Store float tensors losslessly instead of quantizing them.
     pub(crate) lossless: Option<LosslessChunks>,
+    /// `--smallest`: lossless tensors take their smallest coding, not their fastest to decode.
+    pub(crate) lossless_smallest: bool,
     pub(crate) force: bool,
 }
 
@@ -150,6 +152,7 @@ impl CompressArgs {
             threads: threads(flags.threads)?,
             chunk_codes,
             lossless,
+            lossless_smallest: flags.smallest,
             force: flags.force,
         })
     }

@@ -88,6 +88,12 @@ pub(crate) struct CompressFlags {
     /// elements, 262144 F32 or 524288 F16/BF16).
     #[arg(long, value_name = "N", requires = "lossless")]
     pub(crate) chunk_elements: Option<usize>,
+    /// With --lossless: the smallest file, not the fastest to decode. Every part of a tensor that
+    /// an entropy code makes smaller at all is entropy-coded, with optimal code lengths
+    /// (SmolLM2-135M: 5.20 instead of 5.43 bits/weight; all-MiniLM-L6-v2: 26.100 instead of
+    /// 26.122). Decoding is 1.5 to 1.7 times slower.
+    #[arg(long, requires = "lossless")]
+    pub(crate) smallest: bool,
     /// Replace OUTPUT if it exists.
     #[arg(long)]
     pub(crate) force: bool,

@@ -181,6 +181,38 @@ fn a_synthetic_bf16_model_comes_back_byte_identical() {
 }
 
 #[test]
+fn smallest_files_are_smaller_and_come_back_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = tmp_path(&dir, "model.safetensors");
+    let model = SyntheticModel {
+        hidden: 64,
+        intermediate: 160,
+        layers: 2,
+        vocab: 700,
+        kv_fraction: 4,
+        seed: 9,
+    };
+    write_synthetic(&model, &source).unwrap();
+    let (fast, smallest) = (tmp_path(&dir, "fast.entro"), tmp_path(&dir, "small.entro"));
+    compress(&source, &fast, &["--chunk-elements", "4096"]);
+    compress(
+        &source,
+        &smallest,
+        &["--chunk-elements", "4096", "--smallest"],
+    );
+    assert_restores(&smallest, &source, &dir);
+    let size = |path: &Path| std::fs::metadata(path).unwrap().len();
+    assert!(
+        size(&smallest) < size(&fast),
+        "--smallest wrote {} bytes, the default {}",
+        size(&smallest),
+        size(&fast)
+    );
+    assert_eq!(inspect(&smallest)["settings"]["planes"], "smallest");
+    assert!(inspect(&fast)["settings"].get("planes").is_none());
+}
+
+#[test]
 fn f32_specials_and_other_dtypes_come_back_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let source = tmp_path(&dir, "model.safetensors");

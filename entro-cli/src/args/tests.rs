@@ -76,6 +76,16 @@ fn lossless_excludes_the_quantization_flags() {
     assert_eq!(args.lossless, Some(LosslessChunks::Elements(4096)));
     assert_eq!(LosslessChunks::Elements(4096).elements(4), 4096);
     assert_eq!(compress(&[]).unwrap().lossless, None);
+    assert!(!args.lossless_smallest);
+    assert!(
+        compress(&["--lossless", "--smallest"])
+            .unwrap()
+            .lossless_smallest
+    );
+    // --smallest only means something for lossless tensors.
+    let err =
+        Cli::try_parse_from(["entro", "compress", "in", "-o", "out", "--smallest"]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
     let extras: [&[&str]; 6] = [
         &["--bits", "4"],
         &["--scheme", "symmetric"],

@@ -160,7 +160,7 @@ pub(crate) fn run(args: &CompressArgs, ui: &Ui) -> anyhow::Result<CompressSummar
                     .lossless
                     .unwrap_or(LosslessChunks::Default)
                     .elements(element_bytes);
-                let options = EncodeOptions::default();
+                let options = EncodeOptions::default().with_smallest_planes(args.lossless_smallest);
                 let encoded = encode_lossless_tensor(name, dtype, data, chunk, &options, &pool)
                     .with_context(|| source.clone())?;
                 page_release::release(data);
@@ -423,6 +423,9 @@ fn metadata(checkpoint: &SafetensorsCheckpoint, args: &CompressArgs) -> FileMeta
             LosslessChunks::Elements(elements) => {
                 entro.insert("chunk_elements", elements.to_string());
             }
+        }
+        if args.lossless_smallest {
+            entro.insert("planes", "smallest");
         }
     } else {
         entro.insert("bits", config.bits.to_string());

@@ -165,6 +165,7 @@ fn run_setting(
             threads,
             chunk_codes: entro_huffman::DEFAULT_CHUNK_CODES,
             lossless: None,
+            lossless_smallest: false,
             force: true,
         },
         quiet,

@@ -99,9 +99,10 @@ pub struct EncodeOptions {
     /// Look for 32-element blocks on a grid (dequantized checkpoints); on by default. Off, every
     /// element is coded plainly and encoding is faster.
     pub grid_blocks: bool,
-    /// Huffman-code every plane where that is smaller at all; off by default, when a Huffman
-    /// code must save an eighth of the raw or packed size and 1 KiB, since those decode several
-    /// times faster. On, SmolLM2-135M's 4-bit grid indices take about 3.8 instead of 4 bits.
+    /// Huffman-code every plane where that is smaller at all, with optimal code lengths where
+    /// they beat the fast-decoding ones of at most 12 bits; off by default, when a Huffman code
+    /// must save an eighth of the raw or packed size and 1 KiB, since those decode several times
+    /// faster. On, SmolLM2-135M's 4-bit grid indices take about 3.8 instead of 4 bits.
     pub smallest_planes: bool,
 }
 

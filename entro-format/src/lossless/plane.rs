@@ -41,7 +41,8 @@ pub(crate) enum HuffmanMargin {
     /// When it saves an eighth of the size and 1 KiB: raw and packed planes decode several times
     /// faster.
     Speed,
-    /// Whenever it is smaller.
+    /// Whenever it is smaller, with the optimal code lengths where they beat the fast-decoding
+    /// ones.
     Size,
 }
 
@@ -133,9 +134,21 @@ fn choose(histogram: &Histogram, pairs: Option<&Histogram>, margin: HuffmanMargi
         };
     }
     let huffman = |histogram: &Histogram, alphabet| {
-        Codebook::from_histogram_decode_friendly(histogram, alphabet, DEFAULT_MAX_CODE_LENGTH)
-            .ok()
-            .and_then(|codebook| huffman_plan(codebook, histogram))
+        let friendly =
+            Codebook::from_histogram_decode_friendly(histogram, alphabet, DEFAULT_MAX_CODE_LENGTH);
+        // For size alone the optimal code competes too: the friendly one may be up to 1 %
+        // longer.
+        let optimal = match margin {
+            HuffmanMargin::Speed => None,
+            HuffmanMargin::Size => {
+                Codebook::from_histogram(histogram, alphabet, DEFAULT_MAX_CODE_LENGTH).ok()
+            }
+        };
+        [friendly.ok(), optimal]
+            .into_iter()
+            .flatten()
+            .filter_map(|codebook| huffman_plan(codebook, histogram))
+            .min_by_key(|plan| plan.bytes)
     };
     let best = [
         huffman(histogram, Alphabet::Bytes),
@@ -327,13 +340,16 @@ mod tests {
     use super::*;
 
     fn round_trip(plane: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        round_trip_with(plane, HuffmanMargin::Speed)
+    }
+
+    fn round_trip_with(plane: &[u8], margin: HuffmanMargin) -> (Vec<u8>, Vec<u8>) {
         let mut coded = Vec::new();
-        let written =
-            encode_plane(ChunkPlane::Top(0), plane, HuffmanMargin::Speed, &mut coded).unwrap();
+        let written = encode_plane(ChunkPlane::Top(0), plane, margin, &mut coded).unwrap();
         assert_eq!(written, coded.len());
         // The plan counts the worst case of the streams' padding: up to a byte per stream (4 in a
         // narrow chunk, 64 in a wide one).
-        let planned = plan(plane).bytes;
+        let planned = plan_with(plane, margin).bytes;
         assert!(
             (coded.len() as u64..=coded.len() as u64 + 64).contains(&planned),
             "planned {planned}, coded {}",
@@ -436,6 +452,12 @@ mod tests {
             codebook.coded_bits(&histogram).unwrap(),
         );
         assert!(limited_bits > optimal_bits && limited_bits * 100 <= optimal_bits * 101);
+        // For the smallest planes the optimal code wins.
+        let (smallest, decoded) = round_trip_with(&plane, HuffmanMargin::Size);
+        assert_eq!(decoded, plane);
+        let (codebook, _) = Codebook::from_bytes(&smallest[1..]).unwrap();
+        assert_eq!(codebook.lengths(), optimal.lengths());
+        assert!(smallest.len() < coded.len());
     }
 
     #[test]
