@@ -25,7 +25,7 @@ fn decode_input(selector: u8, layout: FloatLayout, elements: &[u8]) -> Vec<u8> {
 }
 
 /// Seeds: valid chunks of two layouts (one on a grid, as dequantized checkpoints are), a truncated
-/// chunk, and round-trip inputs with special values.
+/// chunk, and round-trip inputs with special values and with the smallest planes.
 fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let bf16: Vec<u8> = (0..256u16)
         .flat_map(|i| half_step(i).to_le_bytes())
@@ -53,12 +53,16 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     round_trip.extend_from_slice(&specials);
     let mut round_trip_f16 = vec![1u8, 3];
     round_trip_f16.extend((0..200u16).flat_map(|i| (i.wrapping_mul(0x3c01)).to_le_bytes()));
+    // Mode bit 4: the smallest planes (BF16 weights, coded with their optimal code lengths).
+    let mut round_trip_smallest = vec![2u8, 0x11];
+    round_trip_smallest.extend_from_slice(&bf16);
     vec![
         ("bf16", decode_input(2, FloatLayout::BF16, &bf16)),
         ("f32-grid", decode_input(0, FloatLayout::F32, &grid)),
         ("truncated", truncated),
         ("roundtrip-specials-f32", round_trip),
         ("roundtrip-f16", round_trip_f16),
+        ("roundtrip-smallest-bf16", round_trip_smallest),
     ]
 }
 
@@ -80,6 +84,7 @@ fn seeds_behave_as_named() {
             LosslessOutcome::Decoded,
             LosslessOutcome::Decoded,
             LosslessOutcome::Rejected,
+            LosslessOutcome::RoundTrip,
             LosslessOutcome::RoundTrip,
             LosslessOutcome::RoundTrip,
         ]

@@ -34,7 +34,8 @@ fn layout_of(selector: u8) -> FloatLayout {
 
 /// Byte 0 picks the layout (and, bit 7, the encoder's grid-block search), byte 1 the mode: even
 /// decodes bytes 4.. as a chunk of `u16` bytes 2..4 elements, odd round-trips bytes 2.. as
-/// elements (repeated, so that 32-element grid blocks and long runs occur).
+/// elements (repeated, so that 32-element grid blocks and long runs occur; bit 4 asks for the
+/// smallest planes).
 pub(crate) fn lossless_chunk(data: &[u8]) -> LosslessOutcome {
     let [selector, mode, rest @ ..] = data else {
         return LosslessOutcome::Empty;
@@ -62,7 +63,9 @@ pub(crate) fn lossless_chunk(data: &[u8]) -> LosslessOutcome {
     // Repeating the input (up to 8 times) makes blocks of equal values and grids likely.
     let repeats = usize::from(mode / 2 % 8) + 1;
     let elements: Vec<u8> = rest[..whole].repeat(repeats);
-    let options = EncodeOptions::default().with_grid_blocks(selector & 0x80 == 0);
+    let options = EncodeOptions::default()
+        .with_grid_blocks(selector & 0x80 == 0)
+        .with_smallest_planes(mode & 0x10 != 0);
     let mut chunk = vec![0xA5; 3];
     let stats = encode_chunk_with(layout, &elements, &options, &mut chunk)
         .expect("any whole number of elements encodes");
