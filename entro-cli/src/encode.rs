@@ -63,6 +63,15 @@ pub(crate) fn encode_tensor(
         .with_context(|| format!("tensor `{name}`: cannot assemble the encoded chunks"))
 }
 
+/// A pool of `threads` workers for the parallel encoders' tests.
+#[cfg(test)]
+pub(crate) fn test_pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,10 +114,7 @@ mod tests {
             )
             .unwrap();
             for threads in [1, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
+                let pool = test_pool(threads);
                 let parallel =
                     encode_tensor("w", &codes, &shape, report.clone(), 1024, &pool).unwrap();
                 assert_eq!(parallel, sequential, "{config:?} threads {threads}");
@@ -129,10 +135,7 @@ mod tests {
         let shape = [64, 200];
         let mut codes = vec![0; weights.len()];
         let report = quantize("w", FloatSlice::F32(&weights), &shape, &config, &mut codes).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = test_pool(2);
         let encoded = encode_tensor("w", &codes, &shape, report, 1024, &pool).unwrap();
         assert_eq!(
             encoded.code_form(),

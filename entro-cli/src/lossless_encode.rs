@@ -53,6 +53,7 @@ pub(crate) fn encode_lossless_tensor(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::test_pool;
 
     #[test]
     fn parallel_segments_equal_one_sequential_encode() {
@@ -69,10 +70,7 @@ mod tests {
             let sequential =
                 encode_lossless_with("w", Dtype::BF16, &bytes, 1024, &options).unwrap();
             for threads in [1, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
+                let pool = test_pool(threads);
                 let parallel =
                     encode_lossless_tensor("w", Dtype::BF16, &bytes, 1024, &options, &pool)
                         .unwrap();
@@ -80,10 +78,7 @@ mod tests {
             }
         }
         let options = EncodeOptions::default();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = test_pool(2);
         let empty = encode_lossless_tensor("w", Dtype::F32, &[], 1024, &options, &pool).unwrap();
         assert_eq!(empty.elements(), 0);
         assert!(encode_lossless_tensor("w", Dtype::I32, &bytes, 1024, &options, &pool).is_err());

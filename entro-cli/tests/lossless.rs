@@ -4,7 +4,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use entro_format::synthetic::{SyntheticModel, write_safetensors as write_synthetic};
 use serde_json::Value;
@@ -105,19 +105,25 @@ fn encodings(report: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[test]
-fn a_synthetic_bf16_model_comes_back_byte_identical() {
-    let dir = tempfile::tempdir().unwrap();
-    let source = tmp_path(&dir, "model.safetensors");
+/// Writes a small synthetic BF16 llama as `model.safetensors` in `dir`.
+fn small_bf16_model(dir: &tempfile::TempDir, seed: u64) -> (SyntheticModel, PathBuf) {
+    let source = tmp_path(dir, "model.safetensors");
     let model = SyntheticModel {
         hidden: 64,
         intermediate: 160,
         layers: 2,
         vocab: 700,
         kv_fraction: 4,
-        seed: 5,
+        seed,
     };
     write_synthetic(&model, &source).unwrap();
+    (model, source)
+}
+
+#[test]
+fn a_synthetic_bf16_model_comes_back_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, source) = small_bf16_model(&dir, 5);
     let entro = tmp_path(&dir, "model.entro");
     let note = compress(
         &source,
@@ -183,16 +189,7 @@ fn a_synthetic_bf16_model_comes_back_byte_identical() {
 #[test]
 fn smallest_files_are_smaller_and_come_back_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
-    let source = tmp_path(&dir, "model.safetensors");
-    let model = SyntheticModel {
-        hidden: 64,
-        intermediate: 160,
-        layers: 2,
-        vocab: 700,
-        kv_fraction: 4,
-        seed: 9,
-    };
-    write_synthetic(&model, &source).unwrap();
+    let (_, source) = small_bf16_model(&dir, 9);
     let (fast, smallest) = (tmp_path(&dir, "fast.entro"), tmp_path(&dir, "small.entro"));
     compress(&source, &fast, &["--chunk-elements", "4096"]);
     compress(
