@@ -71,14 +71,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .map(|&bits| (bits >> top_shift) & ((1 << (exponent_bits + TOP_MANTISSA_BITS)) - 1))
                 .collect();
-            let order0 = entropy(&symbols);
+            let counts = histogram(symbols.iter().copied());
+            let order0 = entropy(&counts);
+            let alphabet = counts.iter().filter(|&&count| count > 0.0).count() as f64;
             let mut gain = 0.0_f64;
             if rows >= 2 * CLASS_COUNTS[CLASS_COUNTS.len() - 1] {
-                for with_columns in [false, true] {
-                    let scales = log_scales(&values, rows, tensor.dtype(), with_columns);
+                for scales in log_scales(&values, rows, tensor.dtype()) {
                     for classes in CLASS_COUNTS {
                         let class = quantile_classes(&scales, classes);
-                        gain = gain.max(class_gain(&symbols, &class, rows, classes));
+                        gain = gain.max(class_gain(&symbols, alphabet, &class, rows, classes));
                     }
                 }
             }
@@ -139,9 +140,9 @@ fn f16_holds(bits: u32) -> bool {
     half::f16::from_f32(value).to_f32().to_bits() == bits
 }
 
-fn entropy(symbols: &[u32]) -> f64 {
-    let counts = histogram(symbols.iter().copied());
-    let n = symbols.len() as f64;
+/// Entropy in bits of the distribution `counts` describes.
+fn entropy(counts: &[f64]) -> f64 {
+    let n: f64 = counts.iter().sum();
     counts
         .iter()
         .filter(|&&count| count > 0.0)
@@ -158,8 +159,8 @@ fn histogram(symbols: impl Iterator<Item = u32>) -> Vec<f64> {
     counts
 }
 
-/// Each element's log scale: its row's RMS, times its column's where `with_columns`.
-fn log_scales(values: &[u32], rows: usize, dtype: Dtype, with_columns: bool) -> Vec<f64> {
+/// Each element's log scale two ways: its row's RMS, and its row's times its column's.
+fn log_scales(values: &[u32], rows: usize, dtype: Dtype) -> [Vec<f64>; 2] {
     let width = values.len() / rows;
     let log_rms = |squares: f64, count: usize| (squares / count as f64).max(f64::MIN_POSITIVE).ln();
     let mut row_squares = vec![0.0; rows];
@@ -169,13 +170,13 @@ fn log_scales(values: &[u32], rows: usize, dtype: Dtype, with_columns: bool) -> 
         row_squares[index / width] += square;
         column_squares[index % width] += square;
     }
-    (0..values.len())
-        .map(|index| {
-            let row = log_rms(row_squares[index / width], width);
-            let column = log_rms(column_squares[index % width], rows);
-            if with_columns { row + column } else { row }
-        })
-        .collect()
+    let row_scales: Vec<f64> = (0..values.len())
+        .map(|index| log_rms(row_squares[index / width], width))
+        .collect();
+    let with_columns = (row_scales.iter().enumerate())
+        .map(|(index, row)| row + log_rms(column_squares[index % width], rows))
+        .collect();
+    [row_scales, with_columns]
 }
 
 /// Quantile classes of `scores`, `0..classes`.
@@ -194,15 +195,12 @@ fn quantile_classes(scores: &[f64], classes: usize) -> Vec<usize> {
 /// Bits per element saved out of sample by coding each element with a model of its scale class
 /// instead of one tensor-wide model (0 when it loses). Models are fitted on the even rows and
 /// score the odd ones, then the other way round.
-fn class_gain(symbols: &[u32], class: &[usize], rows: usize, classes: usize) -> f64 {
+///
+/// The tensor-wide model is smoothed by adding half a count to each of the `alphabet` symbols
+/// seen anywhere in the tensor (a coder's table would list them).
+fn class_gain(symbols: &[u32], alphabet: f64, class: &[usize], rows: usize, classes: usize) -> f64 {
     let width = symbols.len() / rows;
     let fold_of = |index: usize| (index / width) % 2;
-    // Add-half smoothing of the tensor-wide model over the symbols seen anywhere in the tensor
-    // (a coder's table would list them).
-    let alphabet = histogram(symbols.iter().copied())
-        .iter()
-        .filter(|&&count| count > 0.0)
-        .count() as f64;
     let (mut with_classes, mut without) = (0.0, 0.0);
     for held_out in 0..2 {
         let fitted = || (0..symbols.len()).filter(move |&index| fold_of(index) != held_out);

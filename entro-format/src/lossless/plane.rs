@@ -168,12 +168,12 @@ fn choose(histogram: &Histogram, pairs: Option<&Histogram>, margin: HuffmanMargi
         Ok(len) if width < 8 => (Coding::Packed(width), 2 + packed_len(len, width) as u64),
         _ => (Coding::Raw, 1 + len),
     };
-    let margin = match margin {
+    let required_saving = match margin {
         HuffmanMargin::Speed => (stored_bytes >> MIN_SAVING_SHIFT).max(MIN_SAVING_BYTES),
         HuffmanMargin::Size => 0,
     };
     match best {
-        Some(plan) if plan.bytes + margin < stored_bytes => plan,
+        Some(plan) if plan.bytes + required_saving < stored_bytes => plan,
         _ => PlanePlan {
             coding: stored,
             bytes: stored_bytes,
